@@ -1,0 +1,79 @@
+//! `server.address` and `server.port` from a client's endpoint URL.
+
+/// The host and port of an endpoint URL such as `https://api.mistral.ai/v1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerAddress {
+    /// Host name or IP address, without brackets for IPv6.
+    pub host: String,
+    /// The explicit port, else the scheme's default (`http` 80, `https` 443), else
+    /// `default_port`.
+    pub port: u16,
+}
+
+impl ServerAddress {
+    /// Parses the authority of an endpoint URL; `None` when there is no host.
+    ///
+    /// Credentials in the URL (`user:pass@`) are dropped: they never reach a span.
+    ///
+    /// ```
+    /// use llm_trace_core::server::ServerAddress;
+    /// let official = ServerAddress::parse("https://api.mistral.ai/v1", 443).unwrap();
+    /// assert_eq!((official.host.as_str(), official.port), ("api.mistral.ai", 443));
+    /// let local = ServerAddress::parse("http://127.0.0.1:8080/v1", 443).unwrap();
+    /// assert_eq!((local.host.as_str(), local.port), ("127.0.0.1", 8080));
+    /// assert!(ServerAddress::parse("not a url", 443).is_none());
+    /// ```
+    pub fn parse(endpoint: &str, default_port: u16) -> Option<ServerAddress> {
+        let (scheme, rest) = match endpoint.split_once("://") {
+            Some((scheme, rest)) => (Some(scheme), rest),
+            None => (None, endpoint),
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+            let (host, after) = bracketed.split_once(']')?;
+            (host, after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((host, port)) => (host, Some(port)),
+                None => (authority, None),
+            }
+        };
+        if host.is_empty() || host.contains(char::is_whitespace) {
+            return None;
+        }
+        let port = match port {
+            Some(port) => port.parse().ok()?,
+            None => match scheme.map(str::to_ascii_lowercase).as_deref() {
+                Some("http") => 80,
+                Some("https") => 443,
+                _ => default_port,
+            },
+        };
+        Some(ServerAddress {
+            host: host.to_owned(),
+            port,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ServerAddress;
+
+    fn parse(url: &str) -> Option<(String, u16)> {
+        ServerAddress::parse(url, 443).map(|s| (s.host, s.port))
+    }
+
+    #[test]
+    fn parses_common_endpoints() {
+        assert_eq!(parse("https://api.mistral.ai/v1"), Some(("api.mistral.ai".into(), 443)));
+        assert_eq!(parse("http://localhost/v1"), Some(("localhost".into(), 80)));
+        assert_eq!(parse("http://[::1]:9000/v1"), Some(("::1".into(), 9000)));
+        assert_eq!(parse("https://u:secret@host.example:8443"), Some(("host.example".into(), 8443)));
+        assert_eq!(parse("api.mistral.ai"), Some(("api.mistral.ai".into(), 443)));
+        assert_eq!(parse("http://host:notaport/"), None);
+        assert_eq!(parse("https:///v1"), None);
+        assert_eq!(parse(""), None);
+    }
+}

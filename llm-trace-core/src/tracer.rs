@@ -1,0 +1,150 @@
+//! Which tracer llm-trace's spans come from, and how it stays free when there is none.
+//!
+//! The tracer is the one given to [`set_tracer_provider`] if any, else the OpenTelemetry
+//! global provider's. The global API cannot say whether a real provider is installed, so
+//! llm-trace learns it from its own root spans: a no-op tracer hands back an invalid span
+//! context. After such a span, llm-trace skips span creation entirely (no allocation) for
+//! [`NOOP_RECHECK`] before asking the global provider again; a provider installed
+//! through [`set_tracer_provider`] takes effect at once.
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Duration, Instant};
+
+use opentelemetry::global::{self, BoxedSpan, BoxedTracer};
+use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::{Context, InstrumentationScope};
+
+/// How long llm-trace trusts that the global provider is a no-op before asking again.
+pub const NOOP_RECHECK: Duration = Duration::from_secs(1);
+
+/// The instrumentation scope name of llm-trace's spans.
+pub const SCOPE_NAME: &str = "llm-trace";
+
+fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+fn installed_slot() -> &'static RwLock<Option<Arc<BoxedTracer>>> {
+    static INSTALLED: OnceLock<RwLock<Option<Arc<BoxedTracer>>>> = OnceLock::new();
+    INSTALLED.get_or_init(|| RwLock::new(None))
+}
+
+/// Nanoseconds after [`epoch`] until which the global provider is taken to be a no-op.
+static NOOP_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn now_nanos() -> u64 {
+    u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// Makes llm-trace take its spans from `provider` instead of the global provider.
+///
+/// Use it when the application keeps its own provider (tests with an in-memory exporter,
+/// several pipelines); `llm_trace::init()` calls it for the provider it builds.
+///
+/// ```
+/// use opentelemetry::trace::noop::NoopTracerProvider;
+/// llm_trace_core::tracer::set_tracer_provider(&NoopTracerProvider::new());
+/// llm_trace_core::tracer::clear_tracer_provider();
+/// ```
+pub fn set_tracer_provider<P>(provider: &P)
+where
+    P: TracerProvider,
+    P::Tracer: Send + Sync + 'static,
+    <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+{
+    let tracer = Arc::new(BoxedTracer::new(Box::new(
+        provider.tracer_with_scope(scope()),
+    )));
+    match installed_slot().write() {
+        Ok(mut slot) => *slot = Some(tracer),
+        Err(poisoned) => *poisoned.into_inner() = Some(tracer),
+    }
+    NOOP_UNTIL.store(0, Ordering::Relaxed);
+}
+
+/// Goes back to the global provider (undoes [`set_tracer_provider`]).
+pub fn clear_tracer_provider() {
+    match installed_slot().write() {
+        Ok(mut slot) => *slot = None,
+        Err(poisoned) => *poisoned.into_inner() = None,
+    }
+    NOOP_UNTIL.store(0, Ordering::Relaxed);
+}
+
+enum Source {
+    Installed(Arc<BoxedTracer>),
+    Global(BoxedTracer),
+}
+
+fn source() -> Option<Source> {
+    let installed = match installed_slot().read() {
+        Ok(slot) => slot.clone(),
+        Err(poisoned) => poisoned.into_inner().clone(),
+    };
+    if let Some(tracer) = installed {
+        return Some(Source::Installed(tracer));
+    }
+    let until = NOOP_UNTIL.load(Ordering::Relaxed);
+    if until != 0 && now_nanos() < until {
+        return None;
+    }
+    Some(Source::Global(global::tracer_with_scope(scope())))
+}
+
+/// Whether a span started now could record: `false` when the parent span is sampled out or
+/// the only tracer is known to be a no-op. Cheap, and allocation-free when `false`.
+pub fn may_record(parent: &Context) -> bool {
+    let parent_span = parent.span();
+    let parent_context = parent_span.span_context();
+    if parent_context.is_valid() {
+        // A child of a sampled-out span is sampled out (parent-based sampling).
+        return parent_context.is_sampled();
+    }
+    match installed_slot().read() {
+        Ok(slot) if slot.is_some() => return true,
+        Err(_) => return true,
+        Ok(_) => {}
+    }
+    let until = NOOP_UNTIL.load(Ordering::Relaxed);
+    until == 0 || now_nanos() >= until
+}
+
+/// Starts a span under `parent`, or returns `None` when no real tracer is installed.
+///
+/// The span may still be non-recording (sampled out); it is returned so its children
+/// inherit the decision.
+pub fn start_span(
+    name: Cow<'static, str>,
+    builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
+    parent: &Context,
+) -> Option<BoxedSpan> {
+    let source = source()?;
+    let builder = builder(SpanBuilder::from_name(name));
+    let (span, global) = match &source {
+        Source::Installed(tracer) => (tracer.build_with_context(builder, parent), false),
+        Source::Global(tracer) => (tracer.build_with_context(builder, parent), true),
+    };
+    if !span.span_context().is_valid() {
+        if global && !parent.span().span_context().is_valid() {
+            // Only a no-op tracer answers a root span with an invalid context.
+            let until = now_nanos().saturating_add(NOOP_RECHECK.as_nanos() as u64);
+            NOOP_UNTIL.store(until.max(1), Ordering::Relaxed);
+        }
+        return None;
+    }
+    Some(span)
+}
+
+/// Whether `span` should be filled in (it is sampled and recording).
+pub fn is_recording(span: &BoxedSpan) -> bool {
+    span.is_recording()
+}

@@ -1,0 +1,114 @@
+//! Generating the instrumented function.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned, ToTokens};
+use syn::visit_mut::VisitMut;
+use syn::{ItemFn, ReturnType, Type, TypeParamBound};
+
+use crate::args::Args;
+use crate::calls::CallRewriter;
+
+/// How the function's span follows the function.
+enum Shape {
+    /// A sync function: the span is current for the body and ends on return.
+    Sync,
+    /// An `async fn`: the body runs in a future that carries the span.
+    Async,
+    /// A sync function returning `impl Future`: the returned future carries the span.
+    ReturnsFuture,
+}
+
+fn returns_impl_future(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::ImplTrait(impl_trait) = &**ty else {
+        return false;
+    };
+    impl_trait.bounds.iter().any(|bound| match bound {
+        TypeParamBound::Trait(trait_bound) => trait_bound
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Future"),
+        _ => false,
+    })
+}
+
+/// Expands `#[llm_trace(args)] item`.
+pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
+    if let Some(constness) = &item.sig.constness {
+        return Err(syn::Error::new_spanned(
+            constness,
+            "`#[llm_trace]` cannot be used on a `const fn`: spans are created at run time",
+        ));
+    }
+    let krate = args.krate();
+    let shape = if item.sig.asyncness.is_some() {
+        Shape::Async
+    } else if returns_impl_future(&item.sig.output) {
+        Shape::ReturnsFuture
+    } else {
+        Shape::Sync
+    };
+
+    let mut rewriter = CallRewriter {
+        krate: &krate,
+        rewritten: 0,
+    };
+    rewriter.visit_block_mut(&mut item.block);
+
+    let ident = &item.sig.ident;
+    let fn_name = ident.to_string();
+    let span_name = match &args.name {
+        Some(name) => name.to_token_stream(),
+        None => quote!(#fn_name),
+    };
+    let mixed = Span::mixed_site();
+    let meta = syn::Ident::new("__LLM_TRACE_FN", mixed);
+    let scope = syn::Ident::new("__llm_trace_scope", mixed);
+    let future = syn::Ident::new("__llm_trace_future", mixed);
+    let private = quote!(#krate::__private);
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+
+    let prelude = quote! {
+        #[allow(unused_imports)]
+        use #private::kinds::*;
+        static #meta: #private::FnMeta = #private::FnMeta {
+            span_name: #span_name,
+            function: ::core::concat!(::core::module_path!(), "::", #fn_name),
+            file: ::core::file!(),
+            line: #line,
+        };
+    };
+
+    let block = &item.block;
+    let body = match shape {
+        Shape::Sync => quote! {
+            #prelude
+            let #scope = #private::FnScope::enter(&#meta);
+            #block
+        },
+        Shape::Async => quote! {
+            #prelude
+            #private::FnFuture::new(#private::start_fn(&#meta), async move #block).await
+        },
+        Shape::ReturnsFuture => quote! {
+            #prelude
+            let #scope = #private::FnScope::enter(&#meta);
+            #[allow(clippy::redundant_closure_call)]
+            let #future = (|| #block)();
+            #scope.into_future(#future)
+        },
+    };
+
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let sig = &item.sig;
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}

@@ -1,0 +1,280 @@
+//! mistralai-client's traced calls: how their arguments, responses and errors become
+//! GenAI span attributes.
+
+use std::borrow::Cow;
+
+use llm_trace_core::opentelemetry::{Array, KeyValue, StringValue, Value};
+use llm_trace_core::provider::{
+    Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage,
+};
+use llm_trace_core::semconv;
+use mistralai_client::v1::chat::{
+    ChatMessage, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
+};
+use mistralai_client::v1::constants::{EmbedModel, Model};
+use mistralai_client::v1::embedding::{
+    EmbeddingRequestEncodingFormat, EmbeddingRequestOptions, EmbeddingResponse,
+};
+use mistralai_client::v1::error::ApiError;
+
+use crate::error_type::{http_status, status_error_type};
+use crate::models;
+
+/// The Mistral AI provider (`gen_ai.provider.name = mistral_ai`).
+#[derive(Debug)]
+pub enum MistralAi {}
+
+impl Provider for MistralAi {
+    const NAME: &'static str = "mistral_ai";
+    const DEFAULT_PORT: u16 = 443;
+}
+
+/// `Client::chat` and `Client::chat_async`.
+#[derive(Debug)]
+pub enum Chat {}
+
+/// `Client::embeddings` and `Client::embeddings_async`.
+#[derive(Debug)]
+pub enum Embeddings {}
+
+/// The arguments of the chat methods.
+pub type ChatArgs = (Model, Vec<ChatMessage>, Option<ChatParams>);
+
+/// The arguments of the embeddings methods.
+pub type EmbeddingsArgs = (EmbedModel, Vec<String>, Option<EmbeddingRequestOptions>);
+
+/// `f32` parameters as the decimal the user wrote (`0.7`, not `0.699999988079071`).
+fn f32_attribute(value: f32) -> f64 {
+    use std::fmt::Write;
+    struct Buf {
+        bytes: [u8; 64],
+        len: usize,
+    }
+    impl Write for Buf {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            let end = self.len + s.len();
+            let slot = self.bytes.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+            slot.copy_from_slice(s.as_bytes());
+            self.len = end;
+            Ok(())
+        }
+    }
+    let mut buf = Buf {
+        bytes: [0; 64],
+        len: 0,
+    };
+    if write!(buf, "{value}").is_ok() {
+        if let Some(parsed) = std::str::from_utf8(&buf.bytes[..buf.len])
+            .ok()
+            .and_then(|text| text.parse::<f64>().ok())
+        {
+            return parsed;
+        }
+    }
+    f64::from(value)
+}
+
+fn finish_reason(reason: &ChatResponseChoiceFinishReason) -> Cow<'static, str> {
+    Cow::Borrowed(match reason {
+        ChatResponseChoiceFinishReason::Stop => "stop",
+        ChatResponseChoiceFinishReason::ToolCalls => "tool_call",
+    })
+}
+
+fn api_error_type(error: &ApiError) -> Cow<'static, str> {
+    match http_status(&error.message) {
+        Some(code) => status_error_type(code),
+        None => Cow::Borrowed(semconv::ERROR_TYPE_OTHER),
+    }
+}
+
+/// The status description: the HTTP status, or the client's own message when no response
+/// came (it names the URL, never the key); response bodies are left out, as they may echo
+/// the prompt.
+fn api_error_description(error: &ApiError) -> Cow<'static, str> {
+    const MAX: usize = 256;
+    if let Some(code) = http_status(&error.message) {
+        return Cow::Owned(format!("Mistral API answered HTTP {code}"));
+    }
+    let mut message = error.message.as_str();
+    if message.len() > MAX {
+        let mut end = MAX;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message = &message[..end];
+    }
+    Cow::Owned(message.to_owned())
+}
+
+impl TracedCall for Chat {
+    type Provider = MistralAi;
+    type Args = ChatArgs;
+    type Response = ChatResponse;
+    type Error = ApiError;
+
+    const OPERATION: Operation = Operation::Chat;
+
+    fn request_info((model, _, _): &ChatArgs) -> RequestInfo {
+        RequestInfo {
+            model: Cow::Borrowed(models::chat_model_id(model)),
+            span_name: Cow::Borrowed(models::chat_span_name(model)),
+        }
+    }
+
+    fn request_attributes((_, _, params): &ChatArgs, attributes: &mut Vec<KeyValue>) {
+        // mistralai-client always sends temperature and top_p (0.7 and 1.0 by default).
+        let defaults;
+        let params = match params {
+            Some(params) => params,
+            None => {
+                defaults = ChatParams::default();
+                &defaults
+            }
+        };
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_TEMPERATURE,
+            f32_attribute(params.temperature),
+        ));
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_TOP_P,
+            f32_attribute(params.top_p),
+        ));
+        if let Some(max_tokens) = params.max_tokens {
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_REQUEST_MAX_TOKENS,
+                i64::from(max_tokens),
+            ));
+        }
+        if let Some(seed) = params.random_seed {
+            attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_SEED, i64::from(seed)));
+        }
+        if let Some(format) = &params.response_format {
+            if format.type_.starts_with("json") {
+                attributes.push(KeyValue::new(semconv::GEN_AI_OUTPUT_TYPE, "json"));
+            }
+        }
+    }
+
+    fn response_info(response: &ChatResponse) -> ResponseInfo {
+        ResponseInfo {
+            id: Some(response.id.clone()),
+            model: Some(Cow::Borrowed(models::chat_model_id(&response.model))),
+            finish_reasons: response
+                .choices
+                .iter()
+                .map(|choice| finish_reason(&choice.finish_reason))
+                .collect(),
+            usage: Some(Usage {
+                input_tokens: u64::from(response.usage.prompt_tokens),
+                output_tokens: Some(u64::from(response.usage.completion_tokens)),
+            }),
+            embedding_dimensions: None,
+        }
+    }
+
+    fn error_type(error: &ApiError) -> Cow<'static, str> {
+        api_error_type(error)
+    }
+
+    fn error_description(error: &ApiError) -> Cow<'static, str> {
+        api_error_description(error)
+    }
+}
+
+impl TracedCall for Embeddings {
+    type Provider = MistralAi;
+    type Args = EmbeddingsArgs;
+    type Response = EmbeddingResponse;
+    type Error = ApiError;
+
+    const OPERATION: Operation = Operation::Embeddings;
+
+    fn request_info((model, _, _): &EmbeddingsArgs) -> RequestInfo {
+        RequestInfo {
+            model: Cow::Borrowed(models::embed_model_id(model)),
+            span_name: Cow::Borrowed(models::embed_span_name(model)),
+        }
+    }
+
+    fn request_attributes((_, _, options): &EmbeddingsArgs, attributes: &mut Vec<KeyValue>) {
+        if let Some(format) = options.as_ref().and_then(|o| o.encoding_format.as_ref()) {
+            let format = match format {
+                EmbeddingRequestEncodingFormat::float => "float",
+            };
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_REQUEST_ENCODING_FORMATS,
+                Value::Array(Array::String(vec![StringValue::from(format)])),
+            ));
+        }
+    }
+
+    fn response_info(response: &EmbeddingResponse) -> ResponseInfo {
+        ResponseInfo {
+            id: None,
+            model: Some(Cow::Borrowed(models::embed_model_id(&response.model))),
+            finish_reasons: Vec::new(),
+            usage: Some(Usage {
+                input_tokens: u64::from(response.usage.prompt_tokens),
+                output_tokens: None,
+            }),
+            embedding_dimensions: response
+                .data
+                .first()
+                .map(|item| i64::try_from(item.embedding.len()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    fn error_type(error: &ApiError) -> Cow<'static, str> {
+        api_error_type(error)
+    }
+
+    fn error_description(error: &ApiError) -> Cow<'static, str> {
+        api_error_description(error)
+    }
+}
+
+llm_trace_core::declare_calls! {
+    /// `Client::chat`.
+    sync ChatSyncKind => Chat;
+    /// `Client::chat_async`.
+    async ChatAsyncKind => Chat;
+    /// `Client::embeddings`.
+    sync EmbeddingsSyncKind => Embeddings;
+    /// `Client::embeddings_async`.
+    async EmbeddingsAsyncKind => Embeddings;
+}
+
+llm_trace_core::declare_client! {
+    mistralai_client::v1::client::Client => |client| client.endpoint.as_str();
+    traits ClientEndpoint, ClientEndpointDeref, ClientEndpointDeref2;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_parameters_keep_their_decimal_value() {
+        assert_eq!(f32_attribute(0.7), 0.7);
+        assert_eq!(f32_attribute(1.0), 1.0);
+        assert_eq!(f32_attribute(0.05), 0.05);
+        assert!(f32_attribute(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn error_types() {
+        let error = |message: &str| ApiError {
+            message: message.to_owned(),
+        };
+        assert_eq!(api_error_type(&error("429 Too Many Requests: {}")), "429");
+        assert_eq!(api_error_type(&error("{\"message\":\"x\"}: 404 Not Found")), "404");
+        assert_eq!(api_error_type(&error("error sending request")), "_OTHER");
+        assert_eq!(
+            api_error_description(&error("429 Too Many Requests: {\"prompt\":\"secret\"}")),
+            "Mistral API answered HTTP 429"
+        );
+        let long = "é".repeat(300);
+        assert!(api_error_description(&error(&long)).len() <= 256);
+    }
+}

@@ -1,0 +1,28 @@
+//! The [llm-trace](https://docs.rs/llm-trace) provider for the community
+//! [`mistralai-client`](https://docs.rs/mistralai-client) crate (0.14).
+//!
+//! Users do not depend on this crate directly: they enable the `mistral` feature of
+//! `llm-trace`. It declares which of the client's calls are traced —
+//! `Client::chat`, `chat_async`, `embeddings` and `embeddings_async` — and how their
+//! arguments, responses and errors become GenAI span attributes
+//! (`gen_ai.provider.name = mistral_ai`).
+//!
+//! With the `testing` feature it also offers [`testing::MockServer`], a local
+//! Mistral-compatible HTTP server for offline tests.
+
+#![warn(missing_docs)]
+
+pub mod calls;
+pub mod error_type;
+pub mod models;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// The kind traits generated code brings into scope (through the facade).
+#[doc(hidden)]
+pub mod kinds {
+    pub use crate::calls::{
+        ChatAsyncKind as _, ChatSyncKind as _, ClientEndpoint as _, ClientEndpointDeref as _,
+        ClientEndpointDeref2 as _, EmbeddingsAsyncKind as _, EmbeddingsSyncKind as _,
+    };
+}

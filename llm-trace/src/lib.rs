@@ -1,0 +1,149 @@
+//! OpenTelemetry tracing for Rust programs that call LLM APIs.
+//!
+//! Put [`#[llm_trace]`](llm_trace) on a function, call [`init`] once, and every call of a
+//! supported client inside the function becomes a CLIENT span following the
+//! OpenTelemetry GenAI semantic conventions — model, request parameters, token usage,
+//! cost in USD, errors — under an INTERNAL span for the function.
+//!
+//! Providers are enabled by feature:
+//! - `mistral`: the [`mistralai-client`](https://docs.rs/mistralai-client) crate (0.14):
+//!   `chat`, `chat_async`, `embeddings`, `embeddings_async`.
+//!
+//! ```no_run
+//! # #[cfg(feature = "mistral")] {
+//! use llm_trace::llm_trace;
+//! use mistralai_client::v1::{chat::ChatMessage, client::Client, constants::Model};
+//!
+//! #[llm_trace]
+//! fn ask(client: &Client, question: &str) -> Result<String, mistralai_client::v1::error::ApiError> {
+//!     let messages = vec![ChatMessage::new_user_message(question)];
+//!     // This call becomes the span `chat mistral-small-latest`.
+//!     let response = client.chat(Model::MistralSmallLatest, messages, None)?;
+//!     Ok(response.choices[0].message.content.clone())
+//! }
+//!
+//! let _telemetry = llm_trace::init().expect("telemetry setup");
+//! let client = Client::new(None, None, None, None).expect("MISTRAL_API_KEY");
+//! println!("{}", ask(&client, "Who is the best French painter?").unwrap());
+//! # }
+//! ```
+//!
+//! # How calls are found
+//!
+//! The attribute looks for method calls named like a traced client method (`chat`,
+//! `chat_async`, `embeddings`, `embeddings_async`, with three arguments) anywhere in the
+//! body — also in closures and async blocks, through `client`, `&client`, `self.client`,
+//! `Arc<Client>`, followed by `?` or `.await` — and asks the compiler whether their
+//! argument and result types are those of a supported client. A user type with its own
+//! `chat` method is left alone: no span, no cost, no compile error.
+//!
+//! Limits: calls inside macro invocations (`tokio::join!`, `select!`, `vec!`) and calls
+//! whose argument or result types are generic parameters are not seen. Wrap such a call
+//! in [`traced!`] to trace it (a compile error tells you when it is not a supported call);
+//! wrap a call in [`untraced!`] to keep it out of the trace.
+//!
+//! # Cost and overhead
+//!
+//! Costs come from a compiled-in price table (see [`pricing`]); a model without a price
+//! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time `log` warning. With no
+//! tracer provider installed, or under a sampled-out parent, a traced call builds no
+//! attributes, formats no strings and allocates nothing.
+
+#![warn(missing_docs)]
+
+pub mod console;
+mod init;
+
+pub use init::{init, InitError, Telemetry, OTEL_EXPORTER_OTLP_ENDPOINT};
+pub use llm_trace_core::pricing;
+pub use llm_trace_core::provider;
+pub use llm_trace_core::semconv;
+pub use llm_trace_core::tracer::{clear_tracer_provider, set_tracer_provider};
+/// For provider crates: declare which calls are traced (see [`provider`]).
+pub use llm_trace_core::{declare_calls, declare_client};
+
+/// Traces a function and the LLM client calls in its body.
+///
+/// The function gets an INTERNAL span named after it (or `name = "..."`) with
+/// `code.function.name`, `code.file.path` and `code.line.number`; each supported client
+/// call in the body gets a CLIENT span under it (see the [crate docs](crate)).
+///
+/// Works on free functions, `async fn`, methods (`&self`, `&mut self`, `self`), generic
+/// functions, and functions returning `Result`, `impl Trait` or `impl Future` (the
+/// span then lasts until the returned future completes). Async functions keep their
+/// future `Send` when the body's is: no context guard is held across `.await`.
+///
+/// Arguments:
+/// - `name = "..."`: the span name (default: the function's name);
+/// - `crate = path`: where this crate is, when it is renamed in `Cargo.toml`.
+///
+/// ```
+/// # #[cfg(feature = "mistral")] {
+/// use llm_trace::llm_trace;
+/// use mistralai_client::v1::{client::Client, constants::EmbedModel, error::ApiError};
+///
+/// #[llm_trace(name = "embed_docs")]
+/// async fn embed(client: &Client, docs: Vec<String>) -> Result<usize, ApiError> {
+///     let response = client.embeddings_async(EmbedModel::MistralEmbed, docs, None).await?;
+///     Ok(response.data.len())
+/// }
+/// # }
+/// ```
+pub use llm_trace_macros::llm_trace;
+
+/// Traces one client call explicitly: for calls inside macro invocations
+/// (`tokio::join!`), outside annotated functions, or where the attribute cannot see the
+/// types. A compile error says so when the call is not one a provider supports.
+///
+/// ```
+/// # #[cfg(feature = "mistral")] {
+/// use mistralai_client::v1::{chat::ChatMessage, client::Client, constants::Model};
+///
+/// async fn both(client: &Client) {
+///     let ask = |q: &str| vec![ChatMessage::new_user_message(q)];
+///     let (a, b) = futures_join(
+///         llm_trace::traced!(client.chat_async(Model::MistralSmallLatest, ask("a"), None)),
+///         llm_trace::traced!(client.chat_async(Model::MistralSmallLatest, ask("b"), None)),
+///     ).await;
+/// #   let _ = (a, b);
+/// }
+/// # async fn futures_join<A: std::future::Future, B: std::future::Future>(a: A, b: B) -> (A::Output, B::Output) { (a.await, b.await) }
+/// # }
+/// ```
+pub use llm_trace_macros::traced;
+
+/// Keeps one call out of the trace inside an annotated function.
+///
+/// ```
+/// # #[cfg(feature = "mistral")] {
+/// use llm_trace::{llm_trace, untraced};
+/// use mistralai_client::v1::{client::Client, constants::Model};
+///
+/// #[llm_trace]
+/// fn warm_up(client: &Client) {
+///     // No span for this one.
+///     let _ = untraced!(client.chat(Model::OpenMistral7b, vec![], None));
+/// }
+/// # }
+/// ```
+#[macro_export]
+macro_rules! untraced {
+    ($call:expr) => {
+        $call
+    };
+}
+
+/// Not public API: what the macros' generated code names.
+#[doc(hidden)]
+pub mod __private {
+    pub use llm_trace_core::call::CallStart;
+    pub use llm_trace_core::function::{start as start_fn, FnFuture, FnMeta, FnScope};
+    pub use llm_trace_core::probe::{probe, EndpointProbe, Probe};
+
+    /// The kind traits of every enabled provider, and the fallbacks.
+    pub mod kinds {
+        pub use llm_trace_core::probe::{ForcedCall as _, NoEndpoint as _, UntracedCall as _};
+        #[cfg(feature = "mistral")]
+        pub use llm_trace_mistral::kinds::*;
+    }
+}

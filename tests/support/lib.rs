@@ -1,0 +1,152 @@
+//! Helpers shared by llm-trace's integration tests: an in-memory span exporter installed
+//! once per test binary, and per-trace span lookups so tests can run in parallel.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::OnceLock;
+
+use opentelemetry::trace::{
+    FutureExt, Span, SpanId, SpanKind, Status, TraceContextExt, TraceId, Tracer, TracerProvider,
+};
+use opentelemetry::{Context, Value};
+use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
+
+pub mod fake;
+
+/// The provider and exporter of this test binary.
+pub struct Capture {
+    pub provider: SdkTracerProvider,
+    pub exporter: InMemorySpanExporter,
+}
+
+/// Installs (once) an in-memory exporter behind a simple processor, as llm-trace's provider.
+pub fn capture() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let exporter = InMemorySpanExporter::default();
+        let provider = SdkTracerProvider::builder()
+            .with_simple_exporter(exporter.clone())
+            .build();
+        llm_trace::set_tracer_provider(&provider);
+        Capture { provider, exporter }
+    })
+}
+
+/// Runs `work` under a fresh root span; returns its trace id and the result.
+pub fn in_trace<T>(work: impl FnOnce() -> T) -> (TraceId, T) {
+    let tracer = capture().provider.tracer("test");
+    let span = tracer.start("test-root");
+    let trace_id = span.span_context().trace_id();
+    let cx = Context::current_with_span(span);
+    let result = {
+        let _guard = cx.clone().attach();
+        work()
+    };
+    cx.span().end();
+    (trace_id, result)
+}
+
+/// Runs `work` under a fresh root span; returns its trace id and the output.
+pub async fn in_trace_async<F: Future>(work: F) -> (TraceId, F::Output) {
+    let tracer = capture().provider.tracer("test");
+    let span = tracer.start("test-root");
+    let trace_id = span.span_context().trace_id();
+    let cx = Context::current_with_span(span);
+    let output = work.with_context(cx.clone()).await;
+    cx.span().end();
+    (trace_id, output)
+}
+
+/// Every finished span of a trace, except the test's own root, in end order.
+pub fn spans(trace_id: TraceId) -> Vec<SpanData> {
+    capture()
+        .exporter
+        .get_finished_spans()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|span| span.span_context.trace_id() == trace_id && span.name != "test-root")
+        .collect()
+}
+
+/// The test root span of a trace.
+pub fn root(trace_id: TraceId) -> SpanData {
+    capture()
+        .exporter
+        .get_finished_spans()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|span| span.span_context.trace_id() == trace_id && span.name == "test-root")
+        .expect("root span exported")
+}
+
+/// The one span named `name` in `spans`.
+pub fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<&SpanData> = spans.iter().filter(|span| span.name == name).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one span named {name:?}, found {} among {:?}",
+        found.len(),
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    found[0]
+}
+
+/// A span's attributes as a sorted map.
+pub fn attributes(span: &SpanData) -> BTreeMap<String, Value> {
+    span.attributes
+        .iter()
+        .map(|kv| (kv.key.to_string(), kv.value.clone()))
+        .collect()
+}
+
+/// Builds an expected attribute map.
+#[macro_export]
+macro_rules! attrs {
+    ($($key:expr => $value:expr),* $(,)?) => {{
+        let mut map = ::std::collections::BTreeMap::<String, ::opentelemetry::Value>::new();
+        $( map.insert(String::from($key), ::opentelemetry::Value::from($value)); )*
+        map
+    }};
+}
+
+/// A string array attribute value.
+pub fn strings(values: &[&'static str]) -> Value {
+    Value::Array(opentelemetry::Array::String(
+        values.iter().map(|v| (*v).into()).collect(),
+    ))
+}
+
+/// Asserts `child`'s parent is `parent`.
+pub fn assert_parent(child: &SpanData, parent: &SpanData) {
+    assert_eq!(
+        child.parent_span_id,
+        parent.span_context.span_id(),
+        "{} should be a child of {}",
+        child.name,
+        parent.name
+    );
+}
+
+/// Whether a span ended in error, with its `error.type`.
+pub fn error_type(span: &SpanData) -> Option<String> {
+    match span.status {
+        Status::Error { .. } => Some(
+            attributes(span)
+                .get("error.type")
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+        ),
+        _ => None,
+    }
+}
+
+/// Kind and parent facts used in many assertions.
+pub fn kind(span: &SpanData) -> SpanKind {
+    span.span_kind.clone()
+}
+
+/// Whether a span is a root (no parent).
+pub fn is_root(span: &SpanData) -> bool {
+    span.parent_span_id == SpanId::INVALID
+}
