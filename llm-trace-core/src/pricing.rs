@@ -44,7 +44,7 @@ impl Price {
     /// assert!(Price::per_million(-1.0).is_err());
     /// ```
     pub fn per_million(usd: f64) -> Result<Self, PricingError> {
-        if !usd.is_finite() || usd < 0.0 || usd > MAX_PRICE_USD {
+        if !usd.is_finite() || !(0.0..=MAX_PRICE_USD).contains(&usd) {
             return Err(PricingError::InvalidPrice {
                 model: String::new(),
                 value: usd.to_string(),
@@ -403,10 +403,18 @@ mod tests {
         for input in [1u64, 3, 7, 11, 99, 1234, 987_654] {
             for output in [0u64, 1, 9, 77, 4096] {
                 let units = input * 150_000_000 + output * 900_000_000;
-                let decimal: f64 = format!("{}.{:015}", units / 1_000_000_000_000_000, units % 1_000_000_000_000_000)
-                    .parse()
-                    .unwrap();
-                assert_eq!(price.cost_usd(input, output), decimal, "{input} in, {output} out");
+                let decimal: f64 = format!(
+                    "{}.{:015}",
+                    units / 1_000_000_000_000_000,
+                    units % 1_000_000_000_000_000
+                )
+                .parse()
+                .unwrap();
+                assert_eq!(
+                    price.cost_usd(input, output),
+                    decimal,
+                    "{input} in, {output} out"
+                );
             }
         }
     }

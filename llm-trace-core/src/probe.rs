@@ -179,7 +179,10 @@ impl<C> std::fmt::Debug for AsyncCall<C> {
 impl<C: crate::provider::TracedCall> SyncCall<C> {
     /// Runs the call under a CLIENT span.
     #[inline]
-    pub fn call<F>(self, probe: Probe<C::Args, F, Result<C::Response, C::Error>>) -> Result<C::Response, C::Error>
+    pub fn call<F>(
+        self,
+        probe: Probe<C::Args, F, Result<C::Response, C::Error>>,
+    ) -> Result<C::Response, C::Error>
     where
         F: FnOnce(C::Args, &mut CallStart) -> Result<C::Response, C::Error>,
     {

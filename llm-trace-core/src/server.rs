@@ -29,7 +29,9 @@ impl ServerAddress {
             None => (None, endpoint),
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        let authority = authority
+            .rsplit_once('@')
+            .map_or(authority, |(_, host)| host);
         let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
             let (host, after) = bracketed.split_once(']')?;
             (host, after.strip_prefix(':'))
@@ -67,11 +69,20 @@ mod tests {
 
     #[test]
     fn parses_common_endpoints() {
-        assert_eq!(parse("https://api.mistral.ai/v1"), Some(("api.mistral.ai".into(), 443)));
+        assert_eq!(
+            parse("https://api.mistral.ai/v1"),
+            Some(("api.mistral.ai".into(), 443))
+        );
         assert_eq!(parse("http://localhost/v1"), Some(("localhost".into(), 80)));
         assert_eq!(parse("http://[::1]:9000/v1"), Some(("::1".into(), 9000)));
-        assert_eq!(parse("https://u:secret@host.example:8443"), Some(("host.example".into(), 8443)));
-        assert_eq!(parse("api.mistral.ai"), Some(("api.mistral.ai".into(), 443)));
+        assert_eq!(
+            parse("https://u:secret@host.example:8443"),
+            Some(("host.example".into(), 8443))
+        );
+        assert_eq!(
+            parse("api.mistral.ai"),
+            Some(("api.mistral.ai".into(), 443))
+        );
         assert_eq!(parse("http://host:notaport/"), None);
         assert_eq!(parse("https:///v1"), None);
         assert_eq!(parse(""), None);

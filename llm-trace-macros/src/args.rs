@@ -35,7 +35,10 @@ impl Parse for Args {
                     )
                 })?;
                 if value.value().trim().is_empty() {
-                    return Err(syn::Error::new(value.span(), "the span name must not be empty"));
+                    return Err(syn::Error::new(
+                        value.span(),
+                        "the span name must not be empty",
+                    ));
                 }
                 args.name = Some(value);
             } else if lookahead.peek(Token![crate]) {

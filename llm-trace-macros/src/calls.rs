@@ -67,9 +67,7 @@ fn is_pure_place(expr: &Expr) -> bool {
         Expr::Field(field) => is_pure_place(&field.base),
         Expr::Paren(paren) => is_pure_place(&paren.expr),
         Expr::Reference(reference) => is_pure_place(&reference.expr),
-        Expr::Unary(unary) => {
-            matches!(unary.op, syn::UnOp::Deref(_)) && is_pure_place(&unary.expr)
-        }
+        Expr::Unary(unary) => matches!(unary.op, syn::UnOp::Deref(_)) && is_pure_place(&unary.expr),
         Expr::Index(index) => {
             is_pure_place(&index.expr) && matches!(&*index.index, Expr::Lit(_) | Expr::Path(_))
         }

@@ -4,9 +4,7 @@
 use std::borrow::Cow;
 
 use llm_trace_core::opentelemetry::{Array, KeyValue, StringValue, Value};
-use llm_trace_core::provider::{
-    Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage,
-};
+use llm_trace_core::provider::{Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage};
 use llm_trace_core::semconv;
 use mistralai_client::v1::chat::{
     ChatMessage, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
@@ -268,7 +266,10 @@ mod tests {
             message: message.to_owned(),
         };
         assert_eq!(api_error_type(&error("429 Too Many Requests: {}")), "429");
-        assert_eq!(api_error_type(&error("{\"message\":\"x\"}: 404 Not Found")), "404");
+        assert_eq!(
+            api_error_type(&error("{\"message\":\"x\"}: 404 Not Found")),
+            "404"
+        );
         assert_eq!(api_error_type(&error("error sending request")), "_OTHER");
         assert_eq!(
             api_error_description(&error("429 Too Many Requests: {\"prompt\":\"secret\"}")),

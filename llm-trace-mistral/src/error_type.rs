@@ -72,7 +72,10 @@ mod tests {
         assert_eq!(http_status("503 Service Unavailable: "), Some(503));
         assert_eq!(http_status("503 Service Unavailable"), None, "no separator");
         assert_eq!(http_status(": 418 I'm a teapot"), Some(418));
-        assert_eq!(http_status("{\"a\": 1}: 500 Internal Server Error"), Some(500));
+        assert_eq!(
+            http_status("{\"a\": 1}: 500 Internal Server Error"),
+            Some(500)
+        );
         assert_eq!(http_status("error decoding response body"), None);
         assert_eq!(http_status("body: 999 Nope"), None);
         assert_eq!(http_status("value: 1234"), None);

@@ -72,14 +72,21 @@ mod tests {
     ];
 
     fn serde_name<T: serde::Serialize>(value: &T) -> String {
-        serde_json::to_value(value).unwrap().as_str().unwrap().to_owned()
+        serde_json::to_value(value)
+            .unwrap()
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     #[test]
     fn ids_are_the_serde_names_and_span_names_match() {
         for model in &CHAT_MODELS {
             assert_eq!(chat_model_id(model), serde_name(model));
-            assert_eq!(chat_span_name(model), format!("chat {}", chat_model_id(model)));
+            assert_eq!(
+                chat_span_name(model),
+                format!("chat {}", chat_model_id(model))
+            );
         }
         let embed = EmbedModel::MistralEmbed;
         assert_eq!(embed_model_id(&embed), serde_name(&embed));
@@ -92,7 +99,10 @@ mod tests {
         use llm_trace_core::provider::Operation;
         let table = PricingTable::builtin();
         for model in &CHAT_MODELS {
-            assert!(table.get(Operation::Chat, chat_model_id(model)).is_some(), "{model:?}");
+            assert!(
+                table.get(Operation::Chat, chat_model_id(model)).is_some(),
+                "{model:?}"
+            );
         }
         assert!(table.get(Operation::Embeddings, "mistral-embed").is_some());
     }

@@ -97,8 +97,7 @@ impl SpanExporter for ConsoleExporter {
             let mut pending = self.lock_pending();
             for span in batch {
                 let trace_id = span.span_context.trace_id();
-                let is_root =
-                    span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
+                let is_root = span.parent_span_id == SpanId::INVALID || span.parent_span_is_remote;
                 pending.entry(trace_id).or_default().push(span);
                 if is_root {
                     if let Some(spans) = pending.remove(&trace_id) {

@@ -121,7 +121,9 @@ pub fn init() -> Result<Telemetry, InitError> {
                 })?;
             builder.with_batch_exporter(exporter).build()
         }
-        None => builder.with_simple_exporter(ConsoleExporter::stdout()).build(),
+        None => builder
+            .with_simple_exporter(ConsoleExporter::stdout())
+            .build(),
     };
     llm_trace_core::tracer::set_tracer_provider(&provider);
     opentelemetry::global::set_tracer_provider(provider.clone());

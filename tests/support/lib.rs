@@ -11,6 +11,7 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, Value};
 use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData};
 
+pub mod alloc_counter;
 pub mod fake;
 
 /// The provider and exporter of this test binary.

@@ -58,10 +58,7 @@ pub fn chat_completion(id: &str, model: &str, answer: &str, usage: (u32, u32)) -
 
 /// The pieces a streamed answer is cut into: one word (with its space) per chunk.
 pub fn stream_pieces(answer: &str) -> Vec<String> {
-    let mut pieces: Vec<String> = answer
-        .split_inclusive(' ')
-        .map(str::to_owned)
-        .collect();
+    let mut pieces: Vec<String> = answer.split_inclusive(' ').map(str::to_owned).collect();
     if pieces.is_empty() {
         pieces.push(String::new());
     }
@@ -104,12 +101,9 @@ pub const STREAM_DONE: &str = "data: [DONE]\n\n";
 /// Deterministic unit-length embedding of a text.
 pub fn embedding(text: &str) -> Vec<f32> {
     // FNV-1a seed, xorshift64* sequence.
-    let mut state = text
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-        })
-        | 1;
+    let mut state = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    }) | 1;
     let mut values: Vec<f32> = (0..EMBEDDING_DIMENSIONS)
         .map(|_| {
             state ^= state >> 12;

@@ -114,7 +114,11 @@ async fn handle(request: Request<Incoming>, state: Arc<State>) -> Response<Body>
         return full(status, "application/json", body.clone());
     }
     if reply.kind == ReplyKind::Malformed && path != "/v1/chat/completions" {
-        return full(StatusCode::OK, "application/json", r#"{"id": "broken", "data": ["#);
+        return full(
+            StatusCode::OK,
+            "application/json",
+            r#"{"id": "broken", "data": ["#,
+        );
     }
 
     let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
@@ -129,12 +133,19 @@ async fn handle(request: Request<Incoming>, state: Arc<State>) -> Response<Body>
             let model = answers::requested_model(&json, "mistral-small-latest").to_owned();
             let answer = reply.answer.clone().unwrap_or_else(|| state.answer());
             let usage = reply.usage.unwrap_or_else(|| {
-                (answers::prompt_tokens(&json), answers::count_tokens(&answer))
+                (
+                    answers::prompt_tokens(&json),
+                    answers::count_tokens(&answer),
+                )
             });
             if json["stream"].as_bool() == Some(true) {
                 stream_response(&reply, id, model, answer, usage)
             } else if reply.kind == ReplyKind::Malformed {
-                full(StatusCode::OK, "application/json", r#"{"id": "broken", "choices": ["#)
+                full(
+                    StatusCode::OK,
+                    "application/json",
+                    r#"{"id": "broken", "choices": ["#,
+                )
             } else {
                 json_response(&answers::chat_completion(&id, &model, &answer, usage))
             }
@@ -164,7 +175,9 @@ fn stream_response(
         let event = match (&reply.kind, last) {
             (ReplyKind::Malformed, _) => "data: {not json\n\n".to_owned(),
             (ReplyKind::StreamWithoutUsage, true) => continue,
-            (_, true) => answers::stream_chunk(&id, &model, piece, index == 0, Some("stop"), Some(usage)),
+            (_, true) => {
+                answers::stream_chunk(&id, &model, piece, index == 0, Some("stop"), Some(usage))
+            }
             (_, false) => answers::stream_chunk(&id, &model, piece, index == 0, None, None),
         };
         events.push(Ok(Bytes::from(event)));

@@ -1,0 +1,6 @@
+#[llm_trace::llm_trace]
+struct NotAFunction;
+
+fn main() {
+    let _ = NotAFunction;
+}

@@ -1,0 +1,6 @@
+#[llm_trace::llm_trace(nmae = "typo")]
+fn f() {}
+
+fn main() {
+    f();
+}
