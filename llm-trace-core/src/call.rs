@@ -73,10 +73,10 @@ impl CallStart {
     /// Prepares the span of a call of kind `C` from its arguments; allocation-free unless
     /// the span may record.
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, attach: bool) -> Self {
-        let parent = Context::current();
-        if !tracer::may_record(&parent) {
+        if !Context::map_current(tracer::may_record) {
             return CallStart::disabled();
         }
+        let parent = Context::current();
         let info = C::request_info(args);
         let mut attributes = Vec::with_capacity(16);
         attributes.push(KeyValue::new(

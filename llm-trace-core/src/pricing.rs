@@ -8,7 +8,7 @@
 //! The compiled-in table lives in `pricing.toml` at the root of this crate. An unknown model
 //! gets **no** cost (never a silent 0) and a one-time warning through the `log` crate.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
@@ -349,21 +349,26 @@ pub fn cost_usd(
     }
 }
 
-/// Warns once per (operation, model) that a model has no price.
+/// Warns once per (operation, model) that a model has no price; allocation-free once warned.
 fn warn_unknown_model(operation: Operation, model: &str) {
-    static WARNED: OnceLock<Mutex<HashSet<(Operation, String)>>> = OnceLock::new();
-    let warned = WARNED.get_or_init(|| Mutex::new(HashSet::new()));
+    type Warned = Mutex<HashMap<Operation, HashSet<String>>>;
+    static WARNED: OnceLock<Warned> = OnceLock::new();
+    let warned = WARNED.get_or_init(Warned::default);
     let mut warned = match warned.lock() {
-        Ok(set) => set,
+        Ok(map) => map,
         Err(poisoned) => poisoned.into_inner(),
     };
-    if warned.insert((operation, model.to_owned())) {
-        log::warn!(
-            "llm-trace: no price for {} model `{model}`; its calls get no gen_ai.usage.cost. \
-             Add it to a pricing override to get costs.",
-            operation.as_str()
-        );
+    let models = warned.entry(operation).or_default();
+    if models.contains(model) {
+        return;
     }
+    models.insert(model.to_owned());
+    drop(warned);
+    log::warn!(
+        "llm-trace: no price for {} model `{model}`; its calls get no gen_ai.usage.cost. \
+         Add it to a pricing override to get costs.",
+        operation.as_str()
+    );
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@
 //! through [`set_tracer_provider`] takes effect at once.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -32,6 +32,10 @@ fn installed_slot() -> &'static RwLock<Option<Arc<BoxedTracer>>> {
     static INSTALLED: OnceLock<RwLock<Option<Arc<BoxedTracer>>>> = OnceLock::new();
     INSTALLED.get_or_init(|| RwLock::new(None))
 }
+
+/// Whether [`set_tracer_provider`] installed a tracer: a lock-free fast path for the
+/// common case where it did not.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// Nanoseconds after [`epoch`] until which the global provider is taken to be a no-op.
 static NOOP_UNTIL: AtomicU64 = AtomicU64::new(0);
@@ -68,11 +72,13 @@ where
         Ok(mut slot) => *slot = Some(tracer),
         Err(poisoned) => *poisoned.into_inner() = Some(tracer),
     }
+    INSTALLED.store(true, Ordering::Release);
     NOOP_UNTIL.store(0, Ordering::Relaxed);
 }
 
 /// Goes back to the global provider (undoes [`set_tracer_provider`]).
 pub fn clear_tracer_provider() {
+    INSTALLED.store(false, Ordering::Release);
     match installed_slot().write() {
         Ok(mut slot) => *slot = None,
         Err(poisoned) => *poisoned.into_inner() = None,
@@ -86,18 +92,25 @@ enum Source {
 }
 
 fn source() -> Option<Source> {
-    let installed = match installed_slot().read() {
-        Ok(slot) => slot.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    if let Some(tracer) = installed {
-        return Some(Source::Installed(tracer));
+    if INSTALLED.load(Ordering::Acquire) {
+        let installed = match installed_slot().read() {
+            Ok(slot) => slot.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(tracer) = installed {
+            return Some(Source::Installed(tracer));
+        }
     }
-    let until = NOOP_UNTIL.load(Ordering::Relaxed);
-    if until != 0 && now_nanos() < until {
+    if global_known_noop() {
         return None;
     }
     Some(Source::Global(global::tracer_with_scope(scope())))
+}
+
+/// Whether the global provider was seen to be a no-op less than [`NOOP_RECHECK`] ago.
+fn global_known_noop() -> bool {
+    let until = NOOP_UNTIL.load(Ordering::Relaxed);
+    until != 0 && now_nanos() < until
 }
 
 /// Whether a span started now could record: `false` when the parent span is sampled out or
@@ -109,24 +122,26 @@ pub fn may_record(parent: &Context) -> bool {
         // A child of a sampled-out span is sampled out (parent-based sampling).
         return parent_context.is_sampled();
     }
-    match installed_slot().read() {
-        Ok(slot) if slot.is_some() => return true,
-        Err(_) => return true,
-        Ok(_) => {}
-    }
-    let until = NOOP_UNTIL.load(Ordering::Relaxed);
-    until == 0 || now_nanos() >= until
+    INSTALLED.load(Ordering::Acquire) || !global_known_noop()
 }
 
-/// Starts a span under `parent`, or returns `None` when no real tracer is installed.
+/// Starts a span under `parent`, or returns `None` when no real tracer is installed or
+/// the parent is sampled out (llm-trace samples parent-based: the children of a
+/// sampled-out span are not created at all).
 ///
-/// The span may still be non-recording (sampled out); it is returned so its children
-/// inherit the decision.
+/// The span may still be non-recording (sampled out by the sampler); it is returned so
+/// its children inherit the decision.
 pub fn start_span(
     name: Cow<'static, str>,
     builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
     parent: &Context,
 ) -> Option<BoxedSpan> {
+    let parent_context = parent.span().span_context().clone();
+    if parent_context.is_valid() && !parent_context.is_sampled() {
+        // Parent-based sampling: under a sampled-out parent nothing records, and the
+        // parent's context already carries the decision to the children.
+        return None;
+    }
     let source = source()?;
     let builder = builder(SpanBuilder::from_name(name));
     let (span, global) = match &source {
@@ -134,7 +149,7 @@ pub fn start_span(
         Source::Global(tracer) => (tracer.build_with_context(builder, parent), true),
     };
     if !span.span_context().is_valid() {
-        if global && !parent.span().span_context().is_valid() {
+        if global && !parent_context.is_valid() {
             // Only a no-op tracer answers a root span with an invalid context.
             let until = now_nanos().saturating_add(NOOP_RECHECK.as_nanos() as u64);
             NOOP_UNTIL.store(until.max(1), Ordering::Relaxed);
