@@ -16,13 +16,7 @@ use opentelemetry::trace::{SpanKind, Status};
 use opentelemetry::Value;
 
 fn client(server: &MockServer) -> Client {
-    Client::new(
-        Some("sk-test".into()),
-        Some(server.endpoint()),
-        Some(0),
-        None,
-    )
-    .unwrap()
+    llm_trace_tests::mistral_client(server)
 }
 
 fn question(text: &str) -> Vec<ChatMessage> {

@@ -16,13 +16,7 @@ use mistralai_client::v1::error::ApiError;
 use opentelemetry::trace::{SpanKind, Status};
 
 fn client(server: &MockServer) -> Client {
-    Client::new(
-        Some("sk-test".into()),
-        Some(server.endpoint()),
-        Some(0),
-        None,
-    )
-    .unwrap()
+    llm_trace_tests::mistral_client(server)
 }
 
 fn question() -> Vec<ChatMessage> {

@@ -14,6 +14,19 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 pub mod alloc_counter;
 pub mod fake;
 
+/// A mistralai-client `Client` talking to the local server, without retries.
+pub fn mistral_client(
+    server: &llm_trace_mistral::testing::MockServer,
+) -> mistralai_client::v1::client::Client {
+    mistralai_client::v1::client::Client::new(
+        Some("sk-test".into()),
+        Some(server.endpoint()),
+        Some(0),
+        None,
+    )
+    .expect("a client with an explicit key")
+}
+
 /// The provider and exporter of this test binary.
 pub struct Capture {
     pub provider: SdkTracerProvider,
