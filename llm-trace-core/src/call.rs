@@ -1,18 +1,21 @@
 //! The CLIENT span of one traced client call: started right before the request is sent,
-//! filled from the response or error, ended exactly once.
+//! filled from the response or error, ended exactly once; and the call's metrics.
 
 use std::borrow::Cow;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
 
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Array, Context, ContextGuard, KeyValue, StringValue, Value};
 use pin_project_lite::pin_project;
 
+use crate::metrics::{self, CallMetrics, Instruments};
 use crate::pricing;
-use crate::provider::{Provider, ResponseInfo, TracedCall};
+use crate::provider::{Operation, Provider, ResponseInfo, TracedCall};
 use crate::semconv;
 use crate::server::ServerAddress;
 use crate::tracer;
@@ -39,18 +42,32 @@ enum StartState {
     Started(Started),
 }
 
+/// A call about to start: what its span and metrics need.
 struct Pending {
-    span_name: Cow<'static, str>,
+    /// The span to start, when it may record.
+    span: Option<PendingSpan>,
+    /// The instruments, when metrics are on.
+    instruments: Option<Arc<Instruments>>,
+    operation: Operation,
+    provider: &'static str,
     model: Cow<'static, str>,
     default_port: u16,
+}
+
+struct PendingSpan {
+    name: Cow<'static, str>,
     attributes: Vec<KeyValue>,
     parent: Context,
 }
 
-/// A started call span.
-struct Started {
-    cx: Context,
+/// A started call: its span (if traced), its metrics (if on), its model and start time.
+pub(crate) struct Started {
+    span: Option<Context>,
+    metrics: Option<CallMetrics>,
+    operation: Operation,
     model: Cow<'static, str>,
+    /// When the call started (the span's start), for durations and time to first chunk.
+    pub(crate) at: Instant,
 }
 
 impl std::fmt::Debug for CallStart {
@@ -70,35 +87,45 @@ impl CallStart {
         CallStart::default()
     }
 
-    /// Prepares the span of a call of kind `C` from its arguments; allocation-free unless
-    /// the span may record.
-    pub(crate) fn prepare<C: TracedCall>(args: &C::Args, attach: bool) -> Self {
-        if !Context::map_current(tracer::may_record) {
+    /// Prepares the span and metrics of a call of kind `C` from its arguments;
+    /// allocation-free when neither can record.
+    pub(crate) fn prepare<C: TracedCall>(args: &C::Args, attach: bool, stream: bool) -> Self {
+        let span_may_record = Context::map_current(tracer::may_record);
+        let instruments = metrics::instruments();
+        if !span_may_record && instruments.is_none() {
             return CallStart::disabled();
         }
-        let parent = Context::current();
         let info = C::request_info(args);
-        let mut attributes = Vec::with_capacity(16);
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_OPERATION_NAME,
-            C::OPERATION.as_str(),
-        ));
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_PROVIDER_NAME,
-            <C::Provider as Provider>::NAME,
-        ));
-        attributes.push(KeyValue::new(
-            semconv::GEN_AI_REQUEST_MODEL,
-            cow_value(info.model.clone()),
-        ));
-        C::request_attributes(args, &mut attributes);
+        let provider = <C::Provider as Provider>::NAME;
+        let span = span_may_record.then(|| {
+            let mut attributes = Vec::with_capacity(16);
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_OPERATION_NAME,
+                C::OPERATION.as_str(),
+            ));
+            attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_REQUEST_MODEL,
+                cow_value(info.model.clone()),
+            ));
+            C::request_attributes(args, &mut attributes);
+            if stream {
+                attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
+            }
+            PendingSpan {
+                name: info.span_name,
+                attributes,
+                parent: Context::current(),
+            }
+        });
         CallStart {
             state: StartState::Pending(Pending {
-                span_name: info.span_name,
+                span,
+                instruments,
+                operation: C::OPERATION,
+                provider,
                 model: info.model,
                 default_port: <C::Provider as Provider>::DEFAULT_PORT,
-                attributes,
-                parent,
             }),
             attach,
             guard: None,
@@ -117,20 +144,10 @@ impl CallStart {
                 return;
             }
         };
-        let mut pending = pending;
-        if let Some(address) = endpoint.and_then(|e| ServerAddress::parse(e, pending.default_port))
-        {
-            pending
-                .attributes
-                .push(KeyValue::new(semconv::SERVER_ADDRESS, address.host));
-            pending
-                .attributes
-                .push(KeyValue::new(semconv::SERVER_PORT, i64::from(address.port)));
-        }
-        self.state = match pending.start() {
+        self.state = match pending.start(endpoint) {
             Some(started) => {
                 if self.attach {
-                    self.guard = Some(started.cx.clone().attach());
+                    self.guard = started.span.clone().map(Context::attach);
                 }
                 StartState::Started(started)
             }
@@ -138,8 +155,8 @@ impl CallStart {
         };
     }
 
-    /// The started span, starting it now if the endpoint was never reported.
-    fn into_started(mut self) -> Option<Started> {
+    /// The started call, starting it now if the endpoint was never reported.
+    pub(crate) fn into_started(mut self) -> Option<Started> {
         if matches!(self.state, StartState::Pending(_)) {
             self.server(None);
         }
@@ -153,25 +170,60 @@ impl CallStart {
 }
 
 impl Pending {
-    fn start(self) -> Option<Started> {
-        let attributes = self.attributes;
-        let span = tracer::start_span(
-            self.span_name,
-            |builder| {
-                builder
-                    .with_kind(SpanKind::Client)
-                    .with_attributes(attributes)
-            },
-            &self.parent,
-        )?;
+    fn start(self, endpoint: Option<&str>) -> Option<Started> {
+        let address = endpoint.and_then(|e| ServerAddress::parse(e, self.default_port));
+        let server: Vec<KeyValue> = match address {
+            Some(address) => {
+                let host: Arc<str> = Arc::from(address.host);
+                vec![
+                    KeyValue::new(semconv::SERVER_ADDRESS, host),
+                    KeyValue::new(semconv::SERVER_PORT, i64::from(address.port)),
+                ]
+            }
+            None => Vec::new(),
+        };
+        let span = self.span.and_then(|pending| {
+            let mut attributes = pending.attributes;
+            attributes.extend(server.iter().cloned());
+            let span = tracer::start_span(
+                pending.name,
+                |builder| {
+                    builder
+                        .with_kind(SpanKind::Client)
+                        .with_attributes(attributes)
+                },
+                &pending.parent,
+            )?;
+            Some(pending.parent.with_span(span))
+        });
+        let metrics = self.instruments.map(|instruments| {
+            let mut attributes = Vec::with_capacity(8);
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_OPERATION_NAME,
+                self.operation.as_str(),
+            ));
+            attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, self.provider));
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_REQUEST_MODEL,
+                cow_value(self.model.clone()),
+            ));
+            attributes.extend(server);
+            CallMetrics::new(instruments, attributes)
+        });
+        if span.is_none() && metrics.is_none() {
+            return None;
+        }
         Some(Started {
-            cx: self.parent.with_span(span),
+            span,
+            metrics,
+            operation: self.operation,
             model: self.model,
+            at: Instant::now(),
         })
     }
 }
 
-fn cow_value(value: Cow<'static, str>) -> Value {
+pub(crate) fn cow_value(value: Cow<'static, str>) -> Value {
     Value::String(match value {
         Cow::Borrowed(s) => StringValue::from(s),
         Cow::Owned(s) => StringValue::from(s),
@@ -179,38 +231,109 @@ fn cow_value(value: Cow<'static, str>) -> Value {
 }
 
 impl Started {
-    /// Fills the span from the call's outcome and ends it.
-    fn finish<C: TracedCall>(self, result: &Result<C::Response, C::Error>) {
-        let span = self.cx.span();
-        if span.is_recording() {
-            match result {
-                Ok(response) => {
-                    let info = C::response_info(response);
-                    span.set_attributes(response_attributes::<C>(info, &self.model));
-                }
-                Err(error) => {
-                    span.set_attribute(KeyValue::new(
-                        semconv::ERROR_TYPE,
-                        cow_value(C::error_type(error)),
-                    ));
-                    span.set_status(Status::error(C::error_description(error)));
-                }
-            }
-        }
-        span.end();
+    /// The span's context, to make current while the call runs.
+    pub(crate) fn context(&self) -> Option<&Context> {
+        self.span.as_ref()
     }
 
-    /// Ends the span of a call abandoned before it finished.
-    fn cancel(self) {
-        let span = self.cx.span();
-        if span.is_recording() {
-            span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
+    /// Whether the span records (is sampled).
+    fn span_recording(&self) -> bool {
+        self.span.as_ref().is_some_and(|cx| cx.span().is_recording())
+    }
+
+    /// Whether anything (span or metrics) wants what the response says.
+    pub(crate) fn is_observed(&self) -> bool {
+        self.metrics.is_some() || self.span_recording()
+    }
+
+    /// The call's metrics, when on.
+    pub(crate) fn metrics(&self) -> Option<&CallMetrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Fills the span from the call's outcome and ends it.
+    fn finish<C: TracedCall>(self, result: &Result<C::Response, C::Error>) {
+        match result {
+            Ok(response) => {
+                let info = if self.is_observed() {
+                    C::response_info(response)
+                } else {
+                    ResponseInfo::default()
+                };
+                self.end_ok::<C>(info, Vec::new());
+            }
+            Err(error) => self.end_err::<C>(error, Vec::new()),
         }
-        span.end();
+    }
+
+    /// Ends a successful call with what its response said, plus `extra` span attributes.
+    pub(crate) fn end_ok<C: TracedCall>(self, info: ResponseInfo, extra: Vec<KeyValue>) {
+        let duration = self.at.elapsed();
+        let recording = self.span_recording();
+        let cost = match info.usage {
+            Some(usage) if recording || self.metrics.is_some() => pricing::cost_usd(
+                self.operation,
+                &self.model,
+                usage.input_tokens,
+                usage.output_tokens.unwrap_or(0),
+            ),
+            _ => None,
+        };
+        if let Some(metrics) = &self.metrics {
+            let response_model = info
+                .model
+                .clone()
+                .map(|model| KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, cow_value(model)));
+            let usage = info
+                .usage
+                .map(|usage| (usage.input_tokens, usage.output_tokens));
+            metrics.record_end(duration, response_model, None, usage, cost);
+        }
+        if let Some(cx) = &self.span {
+            let span = cx.span();
+            if recording {
+                let mut attributes = response_attributes(info, cost);
+                attributes.extend(extra);
+                span.set_attributes(attributes);
+            }
+            span.end();
+        }
+    }
+
+    /// Ends a failed call: status ERROR, `error.type`, plus `extra` span attributes.
+    pub(crate) fn end_err<C: TracedCall>(self, error: &C::Error, extra: Vec<KeyValue>) {
+        let duration = self.at.elapsed();
+        let error_type = KeyValue::new(semconv::ERROR_TYPE, cow_value(C::error_type(error)));
+        if let Some(metrics) = &self.metrics {
+            metrics.record_end(duration, None, Some(error_type.clone()), None, None);
+        }
+        if let Some(cx) = &self.span {
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attribute(error_type);
+                span.set_attributes(extra);
+                span.set_status(Status::error(C::error_description(error)));
+            }
+            span.end();
+        }
+    }
+
+    /// Ends the span of a call abandoned before it finished, with `extra` attributes.
+    /// Abandoned calls record no duration or token metrics.
+    pub(crate) fn cancel(self, extra: Vec<KeyValue>) {
+        if let Some(cx) = &self.span {
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
+                span.set_attributes(extra);
+            }
+            span.end();
+        }
     }
 }
 
-fn response_attributes<C: TracedCall>(info: ResponseInfo, request_model: &str) -> Vec<KeyValue> {
+/// The span attributes a successful response gives.
+pub(crate) fn response_attributes(info: ResponseInfo, cost: Option<f64>) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     if let Some(id) = info.id {
         attributes.push(KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id));
@@ -225,10 +348,7 @@ fn response_attributes<C: TracedCall>(info: ResponseInfo, request_model: &str) -
         let reasons: Vec<StringValue> = info
             .finish_reasons
             .into_iter()
-            .map(|reason| match reason {
-                Cow::Borrowed(s) => StringValue::from(s),
-                Cow::Owned(s) => StringValue::from(s),
-            })
+            .map(StringValue::from)
             .collect();
         attributes.push(KeyValue::new(
             semconv::GEN_AI_RESPONSE_FINISH_REASONS,
@@ -252,14 +372,9 @@ fn response_attributes<C: TracedCall>(info: ResponseInfo, request_model: &str) -
                 saturating_i64(output),
             ));
         }
-        if let Some(cost) = pricing::cost_usd(
-            C::OPERATION,
-            request_model,
-            usage.input_tokens,
-            usage.output_tokens.unwrap_or(0),
-        ) {
-            attributes.push(KeyValue::new(semconv::GEN_AI_USAGE_COST, cost));
-        }
+    }
+    if let Some(cost) = cost {
+        attributes.push(KeyValue::new(semconv::GEN_AI_USAGE_COST, cost));
     }
     attributes
 }
@@ -275,7 +390,7 @@ where
     C: TracedCall,
     F: FnOnce(C::Args, &mut CallStart) -> Result<C::Response, C::Error>,
 {
-    let mut start = CallStart::prepare::<C>(&args, true);
+    let mut start = CallStart::prepare::<C>(&args, true, false);
     let result = call(args, &mut start);
     if let Some(started) = start.into_started() {
         started.finish::<C>(&result);
@@ -291,7 +406,7 @@ where
     F: FnOnce(C::Args, &mut CallStart) -> Fut,
     Fut: Future<Output = Result<C::Response, C::Error>>,
 {
-    let mut start = CallStart::prepare::<C>(&args, false);
+    let mut start = CallStart::prepare::<C>(&args, false, false);
     let inner = call(args, &mut start);
     TracedFuture {
         inner,
@@ -311,7 +426,7 @@ struct CallState<C> {
 impl<C> Drop for CallState<C> {
     fn drop(&mut self) {
         if let Some(started) = self.started.take() {
-            started.cancel();
+            started.cancel(Vec::new());
         }
     }
 }
@@ -343,9 +458,9 @@ where
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<Self::Output> {
         let this = self.project();
-        let poll = match &this.state.started {
-            Some(started) => {
-                let _guard = started.cx.clone().attach();
+        let poll = match this.state.started.as_ref().and_then(Started::context) {
+            Some(cx) => {
+                let _guard = cx.clone().attach();
                 this.inner.poll(task)
             }
             None => this.inner.poll(task),

@@ -16,11 +16,13 @@
 
 pub mod call;
 pub mod function;
+pub mod metrics;
 pub mod pricing;
 pub mod probe;
 pub mod provider;
 pub mod semconv;
 pub mod server;
+pub mod stream;
 pub mod tracer;
 
 #[doc(hidden)]

@@ -136,6 +136,44 @@ pub struct SyncCall<C>(PhantomData<fn() -> C>);
 /// The kind of a recognised asynchronous call of kind `C`.
 pub struct AsyncCall<C>(PhantomData<fn() -> C>);
 
+/// The kind of a recognised streamed call of kind `S`.
+pub struct StreamCall<S>(PhantomData<fn() -> S>);
+
+impl<S> StreamCall<S> {
+    /// The kind (used by [`declare_calls!`](crate::declare_calls)).
+    #[inline(always)]
+    pub const fn new() -> Self {
+        StreamCall(PhantomData)
+    }
+}
+
+impl<S> Default for StreamCall<S> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> std::fmt::Debug for StreamCall<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StreamCall<{}>", std::any::type_name::<S>())
+    }
+}
+
+impl<S: crate::stream::TracedStreamCall> StreamCall<S> {
+    /// Returns the call's future, traced; its stream ends the span.
+    #[inline]
+    #[allow(clippy::type_complexity)]
+    pub fn call<F, Fut>(
+        self,
+        probe: Probe<<S::Call as crate::provider::TracedCall>::Args, F, Fut>,
+    ) -> crate::stream::TracedStreamFuture<S, Fut>
+    where
+        F: FnOnce(<S::Call as crate::provider::TracedCall>::Args, &mut CallStart) -> Fut,
+    {
+        crate::stream::trace_stream::<S, F, Fut>(probe.args, probe.call)
+    }
+}
+
 impl<C> SyncCall<C> {
     /// The kind (used by [`declare_calls!`](crate::declare_calls)).
     #[inline(always)]
@@ -203,8 +241,9 @@ impl<C: crate::provider::TracedCall> AsyncCall<C> {
 }
 
 /// Declares the calls a provider traces: for each [`TracedCall`](crate::provider::TracedCall)
-/// type, a sync and/or an async flavour, each as a kind trait implemented on the matching
-/// [`Probe`]. The provider's `kinds` module must re-export the traits, which the facade
+/// type, a sync and/or an async flavour, and for each
+/// [`TracedStreamCall`](crate::stream::TracedStreamCall) a `stream` flavour, each as a
+/// kind trait implemented on the matching [`Probe`]. The provider's `kinds` module must re-export the traits, which the facade
 /// brings into scope of the generated code.
 ///
 /// ```ignore
@@ -213,6 +252,8 @@ impl<C: crate::provider::TracedCall> AsyncCall<C> {
 ///     sync ChatSyncKind => crate::calls::Chat;
 ///     /// `Client::chat_async`.
 ///     async ChatAsyncKind => crate::calls::Chat;
+///     /// `Client::chat_stream`.
+///     stream ChatStreamKind => crate::calls::ChatStream;
 /// }
 /// ```
 #[macro_export]
@@ -243,6 +284,10 @@ macro_rules! declare_calls {
         > {}
         $crate::declare_calls! { $($rest)* }
     };
+    ($(#[$meta:meta])* stream $kind:ident => $call:ty; $($rest:tt)*) => {
+        $crate::__declare_stream_call! { $(#[$meta])* $kind => $call }
+        $crate::declare_calls! { $($rest)* }
+    };
     ($(#[$meta:meta])* async $kind:ident => $call:ty; $($rest:tt)*) => {
         $(#[$meta])*
         #[doc(hidden)]
@@ -270,6 +315,44 @@ macro_rules! declare_calls {
             >>,
         {}
         $crate::declare_calls! { $($rest)* }
+    };
+}
+
+/// The `stream` arm of [`declare_calls!`](crate::declare_calls): the future's output is
+/// `Result<St, Error>` with `St` a stream of `Result<Item, Error>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_stream_call {
+    ($(#[$meta:meta])* $kind:ident => $call:ty) => {
+        $(#[$meta])*
+        #[doc(hidden)]
+        pub trait $kind {
+            /// The call's kind.
+            #[inline(always)]
+            fn __llm_trace_kind(&self) -> $crate::probe::StreamCall<$call> {
+                $crate::probe::StreamCall::new()
+            }
+            /// The call's kind, for `traced!`.
+            #[inline(always)]
+            fn __llm_trace_forced_kind(&self) -> $crate::probe::StreamCall<$call> {
+                $crate::probe::StreamCall::new()
+            }
+        }
+        impl<F, Fut, St> $kind for $crate::probe::Probe<
+            <<$call as $crate::stream::TracedStreamCall>::Call as $crate::provider::TracedCall>::Args,
+            F,
+            Fut,
+        >
+        where
+            Fut: ::core::future::Future<Output = ::core::result::Result<
+                St,
+                <<$call as $crate::stream::TracedStreamCall>::Call as $crate::provider::TracedCall>::Error,
+            >>,
+            St: $crate::stream::Stream<Item = ::core::result::Result<
+                <$call as $crate::stream::TracedStreamCall>::Item,
+                <<$call as $crate::stream::TracedStreamCall>::Call as $crate::provider::TracedCall>::Error,
+            >>,
+        {}
     };
 }
 

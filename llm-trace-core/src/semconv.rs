@@ -60,3 +60,10 @@ pub const CODE_LINE_NUMBER: &str = "code.line.number";
 /// `llm_trace.cancelled`: `true` on a call span ended because its future or stream was
 /// dropped before the call finished.
 pub const LLM_TRACE_CANCELLED: &str = "llm_trace.cancelled";
+
+/// `llm_trace.usage.missing`: `true` on a streamed call that ended without reporting
+/// token usage (so it has no usage and no cost, rather than zeros).
+pub const LLM_TRACE_USAGE_MISSING: &str = "llm_trace.usage.missing";
+
+/// `llm_trace.stream.chunks`: the number of chunks a streamed call received.
+pub const LLM_TRACE_STREAM_CHUNKS: &str = "llm_trace.stream.chunks";

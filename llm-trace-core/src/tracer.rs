@@ -125,6 +125,12 @@ pub fn may_record(parent: &Context) -> bool {
     INSTALLED.load(Ordering::Acquire) || !global_known_noop()
 }
 
+/// Whether llm-trace takes spans from the global provider and has not seen it to be a
+/// no-op: then the global meter provider is taken to be real too.
+pub(crate) fn uses_live_global_tracer() -> bool {
+    !INSTALLED.load(Ordering::Acquire) && !global_known_noop()
+}
+
 /// Starts a span under `parent`, or returns `None` when no real tracer is installed or
 /// the parent is sampled out (llm-trace samples parent-based: the children of a
 /// sampled-out span are not created at all).

@@ -14,6 +14,7 @@ use syn::{Expr, ExprMethodCall, Path};
 const CANDIDATES: &[(&str, usize)] = &[
     ("chat", 3),
     ("chat_async", 3),
+    ("chat_stream", 3),
     ("embeddings", 3),
     ("embeddings_async", 3),
 ];

@@ -6,9 +6,11 @@ use std::borrow::Cow;
 use llm_trace_core::opentelemetry::{Array, KeyValue, StringValue, Value};
 use llm_trace_core::provider::{Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage};
 use llm_trace_core::semconv;
+use llm_trace_core::stream::{ChunkCount, TracedStreamCall};
 use mistralai_client::v1::chat::{
     ChatMessage, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
 };
+use mistralai_client::v1::chat_stream::ChatStreamChunk;
 use mistralai_client::v1::constants::{EmbedModel, Model};
 use mistralai_client::v1::embedding::{
     EmbeddingRequestEncodingFormat, EmbeddingRequestOptions, EmbeddingResponse,
@@ -34,6 +36,10 @@ pub enum Chat {}
 /// `Client::embeddings` and `Client::embeddings_async`.
 #[derive(Debug)]
 pub enum Embeddings {}
+
+/// `Client::chat_stream`.
+#[derive(Debug)]
+pub enum ChatStream {}
 
 /// The arguments of the chat methods.
 pub type ChatArgs = (Model, Vec<ChatMessage>, Option<ChatParams>);
@@ -77,6 +83,18 @@ fn finish_reason(reason: &ChatResponseChoiceFinishReason) -> Cow<'static, str> {
         ChatResponseChoiceFinishReason::Stop => "stop",
         ChatResponseChoiceFinishReason::ToolCalls => "tool_call",
     })
+}
+
+/// A stream chunk's finish reason (a plain string there) in spec vocabulary.
+fn stream_finish_reason(reason: &str) -> Cow<'static, str> {
+    match reason {
+        "stop" => Cow::Borrowed("stop"),
+        "length" | "model_length" => Cow::Borrowed("length"),
+        "tool_calls" => Cow::Borrowed("tool_call"),
+        "content_filter" => Cow::Borrowed("content_filter"),
+        "error" => Cow::Borrowed("error"),
+        other => Cow::Owned(other.to_owned()),
+    }
 }
 
 fn api_error_type(error: &ApiError) -> Cow<'static, str> {
@@ -232,6 +250,39 @@ impl TracedCall for Embeddings {
     }
 }
 
+impl TracedStreamCall for ChatStream {
+    type Call = Chat;
+    type Item = Vec<ChatStreamChunk>;
+
+    fn observe(chunks: &Vec<ChatStreamChunk>, info: &mut ResponseInfo) -> ChunkCount {
+        let mut count = ChunkCount::default();
+        for chunk in chunks {
+            count.chunks += 1;
+            if info.id.is_none() {
+                info.id = Some(chunk.id.clone());
+            }
+            if info.model.is_none() {
+                info.model = Some(Cow::Borrowed(models::chat_model_id(&chunk.model)));
+            }
+            for choice in &chunk.choices {
+                if !choice.delta.content.is_empty() {
+                    count.content += 1;
+                }
+                if let Some(reason) = &choice.finish_reason {
+                    info.finish_reasons.push(stream_finish_reason(reason));
+                }
+            }
+            if let Some(usage) = &chunk.usage {
+                info.usage = Some(Usage {
+                    input_tokens: u64::from(usage.prompt_tokens),
+                    output_tokens: Some(u64::from(usage.completion_tokens)),
+                });
+            }
+        }
+        count
+    }
+}
+
 llm_trace_core::declare_calls! {
     /// `Client::chat`.
     sync ChatSyncKind => Chat;
@@ -241,6 +292,8 @@ llm_trace_core::declare_calls! {
     sync EmbeddingsSyncKind => Embeddings;
     /// `Client::embeddings_async`.
     async EmbeddingsAsyncKind => Embeddings;
+    /// `Client::chat_stream`.
+    stream ChatStreamKind => ChatStream;
 }
 
 llm_trace_core::declare_client! {

@@ -1,7 +1,8 @@
 //! `error.type` from mistralai-client's `ApiError`, whose message is all it carries.
 //!
 //! For HTTP failures the async methods write `"{status}: {body}"` and the blocking ones
-//! `"{body}: {status}"`, where `{status}` is reqwest's `"429 Too Many Requests"`. Anything
+//! `"{body}: {status}"`, where `{status}` is reqwest's `"429 Too Many Requests"`;
+//! `chat_stream` wraps its own error once more, as `"ApiError: {status}: {body}"`. Anything
 //! else (connection refused, timeout, undecodable body) has no status.
 
 /// The HTTP status code an `ApiError` message carries, if any.
@@ -10,9 +11,14 @@
 /// use llm_trace_mistral::error_type::http_status;
 /// assert_eq!(http_status("429 Too Many Requests: {\"message\":\"slow down\"}"), Some(429));
 /// assert_eq!(http_status("{\"message\":\"slow down\"}: 429 Too Many Requests"), Some(429));
+/// assert_eq!(http_status("ApiError: 503 Service Unavailable: {}"), Some(503));
 /// assert_eq!(http_status("error sending request for url (http://127.0.0.1:1/v1/chat/completions)"), None);
 /// ```
 pub fn http_status(message: &str) -> Option<u16> {
+    let mut message = message;
+    while let Some(inner) = message.strip_prefix("ApiError: ") {
+        message = inner;
+    }
     leading_status(message).or_else(|| {
         let (_, tail) = message.rsplit_once(": ")?;
         status_line(tail)

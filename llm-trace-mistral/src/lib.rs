@@ -3,7 +3,7 @@
 //!
 //! Users do not depend on this crate directly: they enable the `mistral` feature of
 //! `llm-trace`. It declares which of the client's calls are traced —
-//! `Client::chat`, `chat_async`, `embeddings` and `embeddings_async` — and how their
+//! `Client::chat`, `chat_async`, `chat_stream`, `embeddings` and `embeddings_async` — and how their
 //! arguments, responses and errors become GenAI span attributes
 //! (`gen_ai.provider.name = mistral_ai`).
 //!
@@ -22,7 +22,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod kinds {
     pub use crate::calls::{
-        ChatAsyncKind as _, ChatSyncKind as _, ClientEndpoint as _, ClientEndpointDeref as _,
+        ChatAsyncKind as _, ChatStreamKind as _, ChatSyncKind as _, ClientEndpoint as _, ClientEndpointDeref as _,
         ClientEndpointDeref2 as _, EmbeddingsAsyncKind as _, EmbeddingsSyncKind as _,
     };
 }
