@@ -238,7 +238,9 @@ impl Started {
 
     /// Whether the span records (is sampled).
     fn span_recording(&self) -> bool {
-        self.span.as_ref().is_some_and(|cx| cx.span().is_recording())
+        self.span
+            .as_ref()
+            .is_some_and(|cx| cx.span().is_recording())
     }
 
     /// Whether anything (span or metrics) wants what the response says.
@@ -260,14 +262,14 @@ impl Started {
                 } else {
                     ResponseInfo::default()
                 };
-                self.end_ok::<C>(info, Vec::new());
+                self.end_ok(info, Vec::new());
             }
             Err(error) => self.end_err::<C>(error, Vec::new()),
         }
     }
 
     /// Ends a successful call with what its response said, plus `extra` span attributes.
-    pub(crate) fn end_ok<C: TracedCall>(self, info: ResponseInfo, extra: Vec<KeyValue>) {
+    pub(crate) fn end_ok(self, info: ResponseInfo, extra: Vec<KeyValue>) {
         let duration = self.at.elapsed();
         let recording = self.span_recording();
         let cost = match info.usage {

@@ -38,8 +38,8 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 ];
 /// Advised boundaries of `gen_ai.client.token.usage`, tokens.
 pub const TOKEN_BUCKETS: [f64; 14] = [
-    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0,
-    4194304.0, 16777216.0, 67108864.0,
+    1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
+    16777216.0, 67108864.0,
 ];
 /// Boundaries of time to first chunk, seconds (the spec's advice for time to first token).
 pub const TIME_TO_FIRST_CHUNK_BUCKETS: [f64; 16] = [
@@ -119,8 +119,10 @@ fn installed_slot() -> &'static RwLock<Option<Arc<Instruments>>> {
 
 /// Global instruments, rebuilt at most once a second so a global provider installed later
 /// is picked up.
-fn global_slot() -> &'static RwLock<Option<(Instant, Arc<Instruments>)>> {
-    static SLOT: OnceLock<RwLock<Option<(Instant, Arc<Instruments>)>>> = OnceLock::new();
+type GlobalSlot = RwLock<Option<(Instant, Arc<Instruments>)>>;
+
+fn global_slot() -> &'static GlobalSlot {
+    static SLOT: OnceLock<GlobalSlot> = OnceLock::new();
     SLOT.get_or_init(|| RwLock::new(None))
 }
 
@@ -240,7 +242,11 @@ impl CallMetrics {
     }
 
     /// Records a stream's mean time per chunk after the first.
-    pub(crate) fn record_time_per_output_chunk(&self, seconds: f64, response_model: Option<KeyValue>) {
+    pub(crate) fn record_time_per_output_chunk(
+        &self,
+        seconds: f64,
+        response_model: Option<KeyValue>,
+    ) {
         let attributes = self.with(response_model);
         self.instruments
             .time_per_output_chunk

@@ -108,3 +108,5 @@ pub trait TracedCall: 'static {
     /// A short description for the span status, free of prompts, responses and secrets.
     fn error_description(error: &Self::Error) -> Cow<'static, str>;
 }
+
+pub use crate::stream::{ChunkCount, TracedStreamCall};

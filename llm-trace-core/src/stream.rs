@@ -128,8 +128,7 @@ impl<S: TracedStreamCall> Active<S> {
 
     fn end(self) {
         let Some(seen) = self.seen else {
-            self.started
-                .end_ok::<S::Call>(ResponseInfo::default(), Vec::new());
+            self.started.end_ok(ResponseInfo::default(), Vec::new());
             return;
         };
         if let (Some(metrics), Some(first)) = (self.started.metrics(), seen.first_content) {
@@ -151,7 +150,7 @@ impl<S: TracedStreamCall> Active<S> {
         if seen.info.usage.is_none() {
             extra.push(KeyValue::new(semconv::LLM_TRACE_USAGE_MISSING, true));
         }
-        self.started.end_ok::<S::Call>(seen.info, extra);
+        self.started.end_ok(seen.info, extra);
     }
 
     fn fail(self, error: &ErrorOf<S>) {

@@ -22,7 +22,8 @@ pub mod testing;
 #[doc(hidden)]
 pub mod kinds {
     pub use crate::calls::{
-        ChatAsyncKind as _, ChatStreamKind as _, ChatSyncKind as _, ClientEndpoint as _, ClientEndpointDeref as _,
-        ClientEndpointDeref2 as _, EmbeddingsAsyncKind as _, EmbeddingsSyncKind as _,
+        ChatAsyncKind as _, ChatStreamKind as _, ChatSyncKind as _, ClientEndpoint as _,
+        ClientEndpointDeref as _, ClientEndpointDeref2 as _, EmbeddingsAsyncKind as _,
+        EmbeddingsSyncKind as _,
     };
 }

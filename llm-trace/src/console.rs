@@ -5,6 +5,8 @@
 //! ask  612.4 ms
 //!   chat mistral-small-latest  401.2 ms  tokens 11 in / 9 out  cost $0.0000038
 //!   embeddings mistral-embed  98.0 ms  tokens 9 in  cost $0.0000009
+//! stream_answer  658.2 ms
+//!   chat mistral-small-latest  658.1 ms  first chunk 41.3 ms  15 chunks  tokens 11 in / 15 out  cost $0.0000056
 //! ```
 //!
 //! Spans are held until the root span of their trace ends (or the exporter shuts down),
@@ -177,6 +179,13 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize) {
             let _ = write!(out, "  model {model}");
         }
     }
+    if let Some(Value::F64(seconds)) = attribute(span, semconv::GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+    {
+        let _ = write!(out, "  first chunk {:.1} ms", seconds * 1000.0);
+    }
+    if let Some(Value::I64(chunks)) = attribute(span, semconv::LLM_TRACE_STREAM_CHUNKS) {
+        let _ = write!(out, "  {chunks} chunks");
+    }
     let input = attribute(span, semconv::GEN_AI_USAGE_INPUT_TOKENS);
     let output = attribute(span, semconv::GEN_AI_USAGE_OUTPUT_TOKENS);
     match (input, output) {
@@ -199,6 +208,9 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize) {
         if !description.is_empty() {
             let _ = write!(out, " ({description})");
         }
+    }
+    if let Some(Value::Bool(true)) = attribute(span, semconv::LLM_TRACE_USAGE_MISSING) {
+        let _ = write!(out, "  usage missing");
     }
     if let Some(Value::Bool(true)) = attribute(span, semconv::LLM_TRACE_CANCELLED) {
         let _ = write!(out, "  cancelled");

@@ -7,7 +7,12 @@
 //!
 //! Providers are enabled by feature:
 //! - `mistral`: the [`mistralai-client`](https://docs.rs/mistralai-client) crate (0.14):
-//!   `chat`, `chat_async`, `embeddings`, `embeddings_async`.
+//!   `chat`, `chat_async`, `chat_stream`, `embeddings`, `embeddings_async`.
+//!
+//! Streamed calls (`chat_stream`) get a span that lives exactly as long as the stream:
+//! it ends at the stream's end (with usage and cost from the last chunk), at its first
+//! error, or when the stream is dropped early (`llm_trace.cancelled = true`); see
+//! [`TracedStream`]. Besides spans, llm-trace records the GenAI client [`metrics`].
 //!
 //! ```no_run
 //! # #[cfg(feature = "mistral")] {
@@ -55,9 +60,19 @@ pub mod console;
 mod init;
 
 pub use init::{init, InitError, Telemetry, OTEL_EXPORTER_OTLP_ENDPOINT};
+pub use llm_trace_core::metrics::{clear_meter_provider, set_meter_provider};
 pub use llm_trace_core::pricing;
 pub use llm_trace_core::provider;
 pub use llm_trace_core::semconv;
+pub use llm_trace_core::stream::{TracedStream, TracedStreamFuture};
+/// The GenAI metrics llm-trace records, and their bucket boundaries.
+pub mod metrics {
+    pub use llm_trace_core::metrics::{
+        COST, COST_BUCKETS, DURATION_BUCKETS, GEN_AI_TOKEN_TYPE, OPERATION_DURATION,
+        TIME_PER_OUTPUT_CHUNK, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK,
+        TIME_TO_FIRST_CHUNK_BUCKETS, TOKEN_BUCKETS, TOKEN_USAGE,
+    };
+}
 pub use llm_trace_core::tracer::{clear_tracer_provider, set_tracer_provider};
 /// For provider crates: declare which calls are traced (see [`provider`]).
 pub use llm_trace_core::{declare_calls, declare_client};

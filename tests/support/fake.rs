@@ -89,6 +89,77 @@ impl Default for FakeClient {
     }
 }
 
+/// One chunk of a fake stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FakeChunk {
+    pub content: &'static str,
+    /// (input, output) tokens, on the last chunk.
+    pub usage: Option<(u32, u32)>,
+}
+
+/// A fake stream of `remaining` chunks, the last one with usage; allocation-free.
+#[derive(Debug)]
+pub struct FakeStream {
+    remaining: usize,
+}
+
+impl futures_util::Stream for FakeStream {
+    type Item = Result<FakeChunk, FakeError>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        if self.remaining == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.remaining -= 1;
+        let usage = (self.remaining == 0).then_some((3, 9));
+        std::task::Poll::Ready(Some(Ok(FakeChunk {
+            content: "word ",
+            usage,
+        })))
+    }
+}
+
+impl FakeClient {
+    /// Async streamed chat: as many chunks as `options.max_tokens` (default 8).
+    pub async fn chat_stream(
+        &self,
+        _model: FakeModel,
+        _prompt: Vec<&'static str>,
+        options: Option<FakeOptions>,
+    ) -> Result<FakeStream, FakeError> {
+        match self.fail_with {
+            Some(status) => Err(FakeError { status }),
+            None => Ok(FakeStream {
+                remaining: options.and_then(|o| o.max_tokens).unwrap_or(8) as usize,
+            }),
+        }
+    }
+}
+
+/// The fake streamed chat call.
+pub enum FakeChatStream {}
+
+impl llm_trace::provider::TracedStreamCall for FakeChatStream {
+    type Call = FakeChat;
+    type Item = FakeChunk;
+
+    fn observe(chunk: &FakeChunk, info: &mut ResponseInfo) -> llm_trace::provider::ChunkCount {
+        if let Some((input, output)) = chunk.usage {
+            info.usage = Some(Usage {
+                input_tokens: input.into(),
+                output_tokens: Some(output.into()),
+            });
+        }
+        llm_trace::provider::ChunkCount {
+            chunks: 1,
+            content: u64::from(!chunk.content.is_empty()),
+        }
+    }
+}
+
 /// The fake chat call.
 pub enum FakeChat {}
 
@@ -136,6 +207,8 @@ llm_trace::declare_calls! {
     sync FakeChatSync => FakeChat;
     /// `FakeClient::chat_async`.
     async FakeChatAsync => FakeChat;
+    /// `FakeClient::chat_stream`.
+    stream FakeChatStreamKind => FakeChatStream;
 }
 
 llm_trace::declare_client! {
@@ -147,7 +220,7 @@ llm_trace::declare_client! {
 /// call the fake client, as the facade does for built-in providers.
 pub mod kinds {
     pub use super::{
-        FakeChatAsync as _, FakeChatSync as _, FakeEndpoint as _, FakeEndpointDeref as _,
-        FakeEndpointDeref2 as _,
+        FakeChatAsync as _, FakeChatStreamKind as _, FakeChatSync as _, FakeEndpoint as _,
+        FakeEndpointDeref as _, FakeEndpointDeref2 as _,
     };
 }
