@@ -246,15 +246,62 @@ impl<C: crate::provider::TracedCall> AsyncCall<C> {
 /// kind trait implemented on the matching [`Probe`]. The provider's `kinds` module must re-export the traits, which the facade
 /// brings into scope of the generated code.
 ///
-/// ```ignore
-/// llm_trace_core::declare_calls! {
-///     /// `Client::chat`.
-///     sync ChatSyncKind => crate::calls::Chat;
-///     /// `Client::chat_async`.
-///     async ChatAsyncKind => crate::calls::Chat;
-///     /// `Client::chat_stream`.
-///     stream ChatStreamKind => crate::calls::ChatStream;
+/// A complete provider for a (tiny) client, as a provider crate would write it:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use llm_trace_core::opentelemetry::KeyValue;
+/// use llm_trace_core::call::CallStart;
+/// use llm_trace_core::probe::{probe, EndpointProbe};
+/// use llm_trace_core::provider::*;
+///
+/// pub struct EchoClient { pub endpoint: String }
+/// pub struct EchoError;
+/// impl EchoClient {
+///     pub fn chat(&self, model: &'static str, prompt: String, _: Option<()>) -> Result<String, EchoError> {
+///         Ok(format!("{model}: {prompt}"))
+///     }
 /// }
+///
+/// pub enum Echo {}
+/// impl Provider for Echo { const NAME: &'static str = "echo"; }
+///
+/// pub enum EchoChat {}
+/// impl TracedCall for EchoChat {
+///     type Provider = Echo;
+///     type Args = (&'static str, String, Option<()>);
+///     type Response = String;
+///     type Error = EchoError;
+///     const OPERATION: Operation = Operation::Chat;
+///     fn request_info((model, _, _): &Self::Args) -> RequestInfo {
+///         RequestInfo { model: Cow::Borrowed(model), span_name: Cow::Owned(format!("chat {model}")) }
+///     }
+///     fn request_attributes(_: &Self::Args, _: &mut Vec<KeyValue>) {}
+///     fn response_info(_: &String) -> ResponseInfo { ResponseInfo::default() }
+///     fn error_type(_: &EchoError) -> Cow<'static, str> { Cow::Borrowed("_OTHER") }
+///     fn error_description(_: &EchoError) -> Cow<'static, str> { Cow::Borrowed("echo failed") }
+/// }
+///
+/// llm_trace_core::declare_calls! {
+///     /// `EchoClient::chat`.
+///     sync EchoChatKind => EchoChat;
+/// }
+/// llm_trace_core::declare_client! {
+///     EchoClient => |client| client.endpoint.as_str();
+///     traits EchoEndpoint, EchoEndpointDeref, EchoEndpointDeref2;
+/// }
+///
+/// // What `#[llm_trace]` generates for `client.chat("echo-1", prompt, None)`, with the
+/// // kinds in scope (the facade re-exports every provider's):
+/// use llm_trace_core::probe::{NoEndpoint as _, UntracedCall as _};
+/// let client = std::sync::Arc::new(EchoClient { endpoint: "https://echo.example/v1".into() });
+/// let answer = match probe(("echo-1", "hi".to_string(), None), |(m, p, o), start: &mut CallStart| {
+///     start.server((&&&&EndpointProbe(&client)).__llm_trace_endpoint());
+///     client.chat(m, p, o)
+/// }) {
+///     p => (&p).__llm_trace_kind().call(p),
+/// };
+/// assert_eq!(answer.ok().as_deref(), Some("echo-1: hi"));
 /// ```
 #[macro_export]
 macro_rules! declare_calls {
@@ -359,12 +406,7 @@ macro_rules! __declare_stream_call {
 /// Declares a client type whose endpoint URL gives `server.address` and `server.port`:
 /// three traits reading it through zero, one or two `Deref`s of the receiver.
 ///
-/// ```ignore
-/// llm_trace_core::declare_client! {
-///     mistralai_client::v1::client::Client => |client| client.endpoint.as_str();
-///     traits ClientEndpoint, ClientEndpointDeref, ClientEndpointDeref2;
-/// }
-/// ```
+/// See [`declare_calls!`](crate::declare_calls) for a complete provider using it.
 #[macro_export]
 macro_rules! declare_client {
     ($client:ty => |$c:ident| $endpoint:expr; traits $exact:ident, $deref1:ident, $deref2:ident;) => {
