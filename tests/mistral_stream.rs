@@ -211,6 +211,29 @@ async fn a_stream_without_its_usage_chunk_records_usage_as_missing() {
 }
 
 #[tokio::test]
+async fn a_usage_chunk_split_across_reads_is_lost_by_the_client_and_recorded_as_missing() {
+    capture();
+    let server = MockServer::start().unwrap();
+    server.enqueue(
+        Reply::stream_split_usage()
+            .with_answer(ANSWER)
+            .with_chunk_delay(Duration::from_millis(30)),
+    );
+    let client = mistral_client(&server);
+    let (trace, result) = in_trace_async(stream_answer(&client)).await;
+    let (text, _) = result.unwrap();
+    assert_eq!(
+        text, "Claude Monet, the father of ",
+        "the client dropped the split chunk"
+    );
+    let spans = spans(trace);
+    let chat = attributes(one(&spans, "chat mistral-small-latest"));
+    assert_eq!(chat["llm_trace.usage.missing"], true.into());
+    assert!(!chat.contains_key("gen_ai.usage.input_tokens"));
+    assert!(!chat.contains_key("gen_ai.usage.cost"));
+}
+
+#[tokio::test]
 async fn a_503_before_the_stream_starts_is_an_error_at_once() {
     capture();
     let server = MockServer::start().unwrap();

@@ -51,6 +51,8 @@ async fn consume(client: &FakeClient, chunks: u32) -> (u64, usize) {
         .chat_stream(FakeModel, Vec::new(), options)
         .await
         .unwrap();
+    // The wrapper is `Unpin` and `Send` because the fake client's stream is.
+    assert_unpin_send(&stream);
     drain_counting(stream)
 }
 

@@ -175,6 +175,19 @@ fn stream_response(
         let event = match (&reply.kind, last) {
             (ReplyKind::Malformed, _) => "data: {not json\n\n".to_owned(),
             (ReplyKind::StreamWithoutUsage, true) => continue,
+            (ReplyKind::StreamSplitUsage, true) => {
+                let event = answers::stream_chunk(
+                    &id,
+                    &model,
+                    piece,
+                    index == 0,
+                    Some("stop"),
+                    Some(usage),
+                );
+                let middle = event.len() / 2;
+                events.push(Ok(Bytes::from(event[..middle].to_owned())));
+                event[middle..].to_owned()
+            }
             (_, true) => {
                 answers::stream_chunk(&id, &model, piece, index == 0, Some("stop"), Some(usage))
             }

@@ -55,6 +55,7 @@ pub(crate) enum ReplyKind {
     Status(u16, String),
     Malformed,
     StreamWithoutUsage,
+    StreamSplitUsage,
     StreamCut { after_chunks: usize },
 }
 
@@ -109,6 +110,13 @@ impl Reply {
     /// stream still ends with `data: [DONE]`.
     pub fn stream_without_usage() -> Self {
         Reply::new(ReplyKind::StreamWithoutUsage)
+    }
+
+    /// A streamed answer whose last chunk (with usage) is sent in two network writes, some
+    /// milliseconds apart: mistralai-client parses each read on its own and silently drops
+    /// both halves, so its stream ends without usage, as it can with the real API.
+    pub fn stream_split_usage() -> Self {
+        Reply::new(ReplyKind::StreamSplitUsage)
     }
 
     /// A streamed answer whose connection breaks after `chunks` content chunks.
