@@ -90,8 +90,10 @@ impl CallStart {
     /// Prepares the span and metrics of a call of kind `C` from its arguments;
     /// allocation-free when neither can record.
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, attach: bool, stream: bool) -> Self {
-        let span_may_record = Context::map_current(tracer::may_record);
-        let instruments = metrics::instruments();
+        let source = tracer::source_state();
+        let span_may_record =
+            Context::map_current(|parent| tracer::may_record_from(parent, source));
+        let instruments = metrics::instruments(source);
         if !span_may_record && instruments.is_none() {
             return CallStart::disabled();
         }

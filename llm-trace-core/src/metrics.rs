@@ -154,7 +154,7 @@ pub fn clear_meter_provider() {
 }
 
 /// The instruments a call records into, or `None` when metrics are off for it.
-pub(crate) fn instruments() -> Option<Arc<Instruments>> {
+pub(crate) fn instruments(tracer: crate::tracer::SourceState) -> Option<Arc<Instruments>> {
     if INSTALLED_FLAG.load(Ordering::Acquire) {
         let slot = match installed_slot().read() {
             Ok(slot) => slot.clone(),
@@ -164,7 +164,7 @@ pub(crate) fn instruments() -> Option<Arc<Instruments>> {
             return slot;
         }
     }
-    if !crate::tracer::uses_live_global_tracer() {
+    if tracer != crate::tracer::SourceState::GlobalLive {
         return None;
     }
     let cached = match global_slot().read() {

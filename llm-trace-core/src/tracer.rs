@@ -113,22 +113,43 @@ fn global_known_noop() -> bool {
     until != 0 && now_nanos() < until
 }
 
+/// Where spans would come from right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceState {
+    /// A provider given to [`set_tracer_provider`].
+    Installed,
+    /// The global provider, not known to be a no-op.
+    GlobalLive,
+    /// The global provider, seen to be a no-op less than [`NOOP_RECHECK`] ago.
+    GlobalNoop,
+}
+
+/// Where spans would come from right now (one clock read at most).
+pub fn source_state() -> SourceState {
+    if INSTALLED.load(Ordering::Acquire) {
+        SourceState::Installed
+    } else if global_known_noop() {
+        SourceState::GlobalNoop
+    } else {
+        SourceState::GlobalLive
+    }
+}
+
 /// Whether a span started now could record: `false` when the parent span is sampled out or
 /// the only tracer is known to be a no-op. Cheap, and allocation-free when `false`.
 pub fn may_record(parent: &Context) -> bool {
+    may_record_from(parent, source_state())
+}
+
+/// [`may_record`] with the source state already read.
+pub fn may_record_from(parent: &Context, state: SourceState) -> bool {
     let parent_span = parent.span();
     let parent_context = parent_span.span_context();
     if parent_context.is_valid() {
         // A child of a sampled-out span is sampled out (parent-based sampling).
         return parent_context.is_sampled();
     }
-    INSTALLED.load(Ordering::Acquire) || !global_known_noop()
-}
-
-/// Whether llm-trace takes spans from the global provider and has not seen it to be a
-/// no-op: then the global meter provider is taken to be real too.
-pub(crate) fn uses_live_global_tracer() -> bool {
-    !INSTALLED.load(Ordering::Acquire) && !global_known_noop()
+    state != SourceState::GlobalNoop
 }
 
 /// Starts a span under `parent`, or returns `None` when no real tracer is installed or
