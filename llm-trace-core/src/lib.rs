@@ -15,6 +15,7 @@
 #![warn(missing_docs)]
 
 pub mod call;
+pub mod content;
 pub mod function;
 pub mod metrics;
 pub mod pricing;

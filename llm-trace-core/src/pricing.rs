@@ -126,6 +126,18 @@ pub enum PricingError {
         /// The value as found.
         value: String,
     },
+    /// A section llm-trace does not know (only `chat` and `embeddings` are priced).
+    UnknownSection {
+        /// The section's name.
+        section: String,
+    },
+    /// The file could not be read.
+    Unreadable {
+        /// The file.
+        path: String,
+        /// Why.
+        detail: String,
+    },
 }
 
 impl fmt::Display for PricingError {
@@ -140,6 +152,13 @@ impl fmt::Display for PricingError {
                 f,
                 "unsupported price unit {value}: llm-trace tables are in USD per 1000000 tokens"
             ),
+            PricingError::UnknownSection { section } => write!(
+                f,
+                "unknown price table section `{section}`: expected `chat` or `embeddings`"
+            ),
+            PricingError::Unreadable { path, detail } => {
+                write!(f, "cannot read price table {path}: {detail}")
+            }
         }
     }
 }
@@ -207,6 +226,18 @@ impl PricingTable {
     /// assert!(PricingTable::from_toml_str("[chat]\nx = { input = -1 }").is_err());
     /// ```
     pub fn from_toml_str(text: &str) -> Result<Self, PricingError> {
+        let document: toml::Table =
+            toml::from_str(text).map_err(|error| PricingError::Malformed {
+                detail: error.to_string().trim_end().to_owned(),
+            })?;
+        if let Some((section, _)) = document
+            .iter()
+            .find(|(key, value)| value.is_table() && !matches!(key.as_str(), "chat" | "embeddings"))
+        {
+            return Err(PricingError::UnknownSection {
+                section: section.clone(),
+            });
+        }
         let file: TableFile = toml::from_str(text).map_err(|error| PricingError::Malformed {
             detail: error.to_string().trim_end().to_owned(),
         })?;
@@ -238,6 +269,99 @@ impl PricingTable {
             table.embeddings.insert(model, price);
         }
         Ok(table)
+    }
+
+    /// Reads OpenLIT's `pricing.json` format: USD per **1K** tokens,
+    /// `{"chat": {"model": {"promptPrice": p, "completionPrice": c}}, "embeddings": {"model": p}}`.
+    /// OpenLIT's `images` and `audio` sections are accepted and ignored (llm-trace does not
+    /// price those calls); any other section is an error.
+    ///
+    /// ```
+    /// use llm_trace_core::pricing::PricingTable;
+    /// use llm_trace_core::provider::Operation;
+    /// let table = PricingTable::from_openlit_json(
+    ///     r#"{"chat": {"my-model": {"promptPrice": 0.0001, "completionPrice": 0.0003}},
+    ///         "embeddings": {"my-embed": 0.0001}}"#,
+    /// ).unwrap();
+    /// let chat = table.get(Operation::Chat, "my-model").unwrap();
+    /// assert_eq!(chat.cost_usd(11, 9), 0.0000038);
+    /// assert!(PricingTable::from_openlit_json(r#"{"video": {}}"#).is_err());
+    /// ```
+    pub fn from_openlit_json(text: &str) -> Result<Self, PricingError> {
+        use serde_json::Value;
+        let malformed = |detail: String| PricingError::Malformed { detail };
+        let root: Value = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
+        let Value::Object(sections) = root else {
+            return Err(malformed("the top level must be a JSON object".into()));
+        };
+        let per_1k = |model: &str, value: &Value| -> Result<Price, PricingError> {
+            let invalid = || PricingError::InvalidPrice {
+                model: model.to_owned(),
+                value: value.to_string(),
+            };
+            let number = value.as_f64().ok_or_else(invalid)?;
+            Price::per_million(number * 1000.0).map_err(|_| invalid())
+        };
+        let mut table = PricingTable::default();
+        for (section, entries) in &sections {
+            let operation = match section.as_str() {
+                "chat" => Operation::Chat,
+                "embeddings" => Operation::Embeddings,
+                "images" | "audio" => continue,
+                other => {
+                    return Err(PricingError::UnknownSection {
+                        section: other.to_owned(),
+                    })
+                }
+            };
+            let Value::Object(entries) = entries else {
+                return Err(malformed(format!("section `{section}` must be an object")));
+            };
+            for (model, entry) in entries {
+                let price = match (operation, entry) {
+                    (Operation::Embeddings, value) if !value.is_object() => ModelPrice {
+                        input: per_1k(model, value)?,
+                        output: None,
+                    },
+                    (_, Value::Object(fields)) => {
+                        let field = |name: &str| {
+                            fields.get(name).ok_or_else(|| {
+                                malformed(format!("model `{model}` has no `{name}`"))
+                            })
+                        };
+                        ModelPrice {
+                            input: per_1k(model, field("promptPrice")?)?,
+                            output: match fields.get("completionPrice") {
+                                Some(value) => Some(per_1k(model, value)?),
+                                None => None,
+                            },
+                        }
+                    }
+                    (_, value) => {
+                        return Err(PricingError::InvalidPrice {
+                            model: model.clone(),
+                            value: value.to_string(),
+                        })
+                    }
+                };
+                table.insert(operation, model.clone(), price);
+            }
+        }
+        Ok(table)
+    }
+
+    /// Reads a price table file: OpenLIT's JSON format when the text is a JSON object,
+    /// else llm-trace's TOML format.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, PricingError> {
+        let text = std::fs::read_to_string(path).map_err(|error| PricingError::Unreadable {
+            path: path.display().to_string(),
+            detail: error.to_string(),
+        })?;
+        if text.trim_start().starts_with('{') {
+            PricingTable::from_openlit_json(&text)
+        } else {
+            PricingTable::from_toml_str(&text)
+        }
     }
 
     /// Sets the price of one model, replacing any earlier entry.
@@ -439,7 +563,12 @@ mod tests {
         let err = PricingTable::from_toml_str("[chat]\nm = { input = \"cheap\" }").unwrap_err();
         assert!(err.to_string().contains("malformed"), "{err}");
         let err = PricingTable::from_toml_str("[images]\nm = { input = 1 }").unwrap_err();
-        assert!(err.to_string().contains("images"), "{err}");
+        assert_eq!(
+            err,
+            PricingError::UnknownSection {
+                section: "images".into()
+            }
+        );
         let err = PricingTable::from_toml_str("currency = \"EUR\"").unwrap_err();
         assert!(matches!(err, PricingError::UnsupportedUnit { .. }));
         let err = PricingTable::from_toml_str("per_tokens = 1000").unwrap_err();
@@ -459,5 +588,76 @@ mod tests {
         assert_eq!(table.len(), before + 1);
         let small = table.get(Operation::Chat, "mistral-small-latest").unwrap();
         assert_eq!(small.cost_usd(1_000_000, 0), 1.0);
+    }
+}
+
+#[cfg(test)]
+mod openlit_tests {
+    use super::*;
+
+    #[test]
+    fn openlit_prices_are_per_thousand_tokens() {
+        let table = PricingTable::from_openlit_json(
+            r#"{"chat": {"mistral-small-latest": {"promptPrice": 0.0001, "completionPrice": 0.0003}},
+                "embeddings": {"mistral-embed": 0.0001},
+                "images": {"dall-e": {"standard": {"1024x1024": 0.04}}},
+                "audio": {"tts-1": 0.015}}"#,
+        )
+        .unwrap();
+        assert_eq!(table.len(), 2);
+        let small = table.get(Operation::Chat, "mistral-small-latest").unwrap();
+        assert_eq!(small.cost_usd(11, 9), 0.0000038);
+        let embed = table.get(Operation::Embeddings, "mistral-embed").unwrap();
+        assert_eq!(embed.output, None);
+        assert_eq!(embed.cost_usd(8, 0), 0.0000008);
+    }
+
+    #[test]
+    fn malformed_openlit_files_are_errors() {
+        let err = PricingTable::from_openlit_json("{").unwrap_err();
+        assert!(matches!(err, PricingError::Malformed { .. }));
+        let err =
+            PricingTable::from_openlit_json(r#"{"chat": {"m": {"promptPrice": -1}}}"#).unwrap_err();
+        assert_eq!(
+            err,
+            PricingError::InvalidPrice {
+                model: "m".into(),
+                value: "-1".into()
+            }
+        );
+        let err = PricingTable::from_openlit_json(r#"{"chat": {"m": {"promptPrice": "free"}}}"#)
+            .unwrap_err();
+        assert!(matches!(err, PricingError::InvalidPrice { .. }), "{err}");
+        let err = PricingTable::from_openlit_json(r#"{"rerank": {}}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown price table section `rerank`: expected `chat` or `embeddings`"
+        );
+        let err = PricingTable::from_openlit_json(r#"{"chat": {"m": {"completionPrice": 1}}}"#)
+            .unwrap_err();
+        assert!(err.to_string().contains("promptPrice"), "{err}");
+    }
+
+    #[test]
+    fn files_are_read_by_format() {
+        let dir = std::env::temp_dir().join(format!("llm-trace-pricing-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let json = dir.join("pricing.json");
+        std::fs::write(
+            &json,
+            r#"{"chat": {"x": {"promptPrice": 0.001, "completionPrice": 0.002}}}"#,
+        )
+        .unwrap();
+        let toml = dir.join("pricing.toml");
+        std::fs::write(&toml, "[chat]\nx = { input = 1, output = 2 }\n").unwrap();
+        let from_json = PricingTable::from_file(&json).unwrap();
+        let from_toml = PricingTable::from_file(&toml).unwrap();
+        assert_eq!(
+            from_json.get(Operation::Chat, "x"),
+            from_toml.get(Operation::Chat, "x")
+        );
+        let missing = PricingTable::from_file(&dir.join("nope.toml")).unwrap_err();
+        assert!(matches!(missing, PricingError::Unreadable { .. }));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -33,6 +33,27 @@ fn installed_slot() -> &'static RwLock<Option<Arc<BoxedTracer>>> {
     INSTALLED.get_or_init(|| RwLock::new(None))
 }
 
+/// Whether the OpenTelemetry global tracer provider is the default no-op one (nobody
+/// installed a provider).
+///
+/// Asks the global tracer for a child of a made-up, sampled-out remote parent: a no-op
+/// tracer hands the parent's own context back, a real one makes a new span id (and, with
+/// the default parent-based sampler, records and exports nothing).
+pub fn global_provider_is_noop() -> bool {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let parent = SpanContext::new(
+        TraceId::from_bytes(*b"llm-trace-probe!"),
+        SpanId::from_bytes(*b"probe-id"),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let cx = Context::new().with_remote_span_context(parent.clone());
+    let tracer = global::tracer_with_scope(scope());
+    let span = tracer.build_with_context(SpanBuilder::from_name("llm-trace provider probe"), &cx);
+    span.span_context().span_id() == parent.span_id()
+}
+
 /// Whether [`set_tracer_provider`] installed a tracer: a lock-free fast path for the
 /// common case where it did not.
 static INSTALLED: AtomicBool = AtomicBool::new(false);

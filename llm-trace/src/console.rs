@@ -26,12 +26,13 @@ use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use llm_trace_core::semconv;
 
 /// Where console output goes.
-type Sink = Arc<Mutex<dyn Write + Send>>;
+pub(crate) type Sink = Arc<Mutex<dyn Write + Send>>;
 
 /// Prints finished traces as indented trees of one-line span summaries.
 #[derive(Clone)]
 pub struct ConsoleExporter {
     sink: Sink,
+    colour: bool,
     pending: Arc<Mutex<HashMap<TraceId, Vec<SpanData>>>>,
 }
 
@@ -48,9 +49,25 @@ impl Default for ConsoleExporter {
 }
 
 impl ConsoleExporter {
-    /// Prints to standard output.
+    /// Prints to standard output, in colour when it is a terminal.
     pub fn stdout() -> Self {
-        ConsoleExporter::to_writer(std::io::stdout())
+        use std::io::IsTerminal;
+        let colour = std::io::stdout().is_terminal();
+        ConsoleExporter::to_writer(std::io::stdout()).with_colour(colour)
+    }
+
+    /// Colours names, costs and errors with ANSI escapes.
+    pub fn with_colour(mut self, colour: bool) -> Self {
+        self.colour = colour;
+        self
+    }
+
+    pub(crate) fn to_sink(sink: Sink, colour: bool) -> Self {
+        ConsoleExporter {
+            sink,
+            colour,
+            pending: Arc::default(),
+        }
     }
 
     /// Prints to `writer` (a file, a buffer in tests).
@@ -60,10 +77,7 @@ impl ConsoleExporter {
     /// # drop(exporter);
     /// ```
     pub fn to_writer(writer: impl Write + Send + 'static) -> Self {
-        ConsoleExporter {
-            sink: Arc::new(Mutex::new(writer)),
-            pending: Arc::default(),
-        }
+        ConsoleExporter::to_sink(Arc::new(Mutex::new(writer)), false)
     }
 
     fn lock_pending(&self) -> std::sync::MutexGuard<'_, HashMap<TraceId, Vec<SpanData>>> {
@@ -74,7 +88,7 @@ impl ConsoleExporter {
     }
 
     fn print(&self, spans: Vec<SpanData>) {
-        let text = render_trace(spans);
+        let text = render_tree(spans, self.colour);
         let mut sink = match self.sink.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -127,7 +141,27 @@ impl SpanExporter for ConsoleExporter {
 
 /// Renders the spans of one trace as an indented tree, children under their parent in
 /// start order.
-pub fn render_trace(mut spans: Vec<SpanData>) -> String {
+pub fn render_trace(spans: Vec<SpanData>) -> String {
+    render_tree(spans, false)
+}
+
+/// ANSI styles, or nothing.
+struct Style {
+    colour: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+}
+
+fn render_tree(mut spans: Vec<SpanData>, colour: bool) -> String {
+    let style = Style { colour };
     spans.sort_by_key(|span| span.start_time);
     let ids: HashMap<SpanId, usize> = spans
         .iter()
@@ -145,7 +179,7 @@ pub fn render_trace(mut spans: Vec<SpanData>) -> String {
         .map(|roots| roots.iter().rev().map(|&r| (r, 0)).collect())
         .unwrap_or_default();
     while let Some((index, depth)) = stack.pop() {
-        render_line(&mut out, &spans[index], depth);
+        render_line(&mut out, &spans[index], depth, &style);
         if let Some(kids) = children.get(&Some(index)) {
             stack.extend(kids.iter().rev().map(|&k| (k, depth + 1)));
         }
@@ -160,7 +194,7 @@ fn attribute<'a>(span: &'a SpanData, key: &str) -> Option<&'a Value> {
         .map(|kv| &kv.value)
 }
 
-fn render_line(out: &mut String, span: &SpanData, depth: usize) {
+fn render_line(out: &mut String, span: &SpanData, depth: usize, style: &Style) {
     let duration = span
         .end_time
         .duration_since(span.start_time)
@@ -169,7 +203,7 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize) {
         out,
         "{:indent$}{}  {:.1} ms",
         "",
-        span.name,
+        style.paint("1", &span.name),
         duration.as_secs_f64() * 1000.0,
         indent = depth * 2
     );
@@ -198,16 +232,17 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize) {
         _ => {}
     }
     if let Some(Value::F64(cost)) = attribute(span, semconv::GEN_AI_USAGE_COST) {
-        let _ = write!(out, "  cost ${cost}");
+        let _ = write!(out, "  {}", style.paint("32", &format!("cost ${cost}")));
     }
     if let Status::Error { description } = &span.status {
-        let _ = write!(out, "  ERROR");
+        let mut error = String::from("ERROR");
         if let Some(error_type) = attribute(span, semconv::ERROR_TYPE) {
-            let _ = write!(out, " {error_type}");
+            let _ = write!(error, " {error_type}");
         }
         if !description.is_empty() {
-            let _ = write!(out, " ({description})");
+            let _ = write!(error, " ({description})");
         }
+        let _ = write!(out, "  {}", style.paint("31", &error));
     }
     if let Some(Value::Bool(true)) = attribute(span, semconv::LLM_TRACE_USAGE_MISSING) {
         let _ = write!(out, "  usage missing");

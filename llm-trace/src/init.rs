@@ -1,82 +1,103 @@
-//! Setting up export: console output by default, OTLP/HTTP when an endpoint is configured.
+//! Setting up export from [`Settings`]: providers, exporters, resource, sampler, pricing.
 
-use std::fmt;
+use std::collections::HashMap;
+use std::io::IsTerminal;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+};
 use opentelemetry_sdk::Resource;
 
-use crate::console::ConsoleExporter;
+use llm_trace_core::pricing::{self, PricingTable};
 
-/// The environment variable naming the OTLP collector's base URL.
-pub const OTEL_EXPORTER_OTLP_ENDPOINT: &str = "OTEL_EXPORTER_OTLP_ENDPOINT";
+use crate::console::{ConsoleExporter, Sink};
+use crate::console_metrics::ConsoleMetricsExporter;
+use crate::export_errors::{ReportingMetricExporter, ReportingSpanExporter};
+use crate::settings::{Builder, ExporterKind, InitError, Protocol, Sampling, Settings};
 
-/// Why telemetry could not be set up.
-#[derive(Debug)]
-pub enum InitError {
-    /// A setting has a value that cannot be used.
-    InvalidSetting {
-        /// The setting, as its environment variable name.
-        variable: &'static str,
-        /// The value found.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// Flushing or shutting down the exporters failed.
-    Shutdown(String),
-}
+/// The attribute key of the deployment environment.
+const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";
 
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            InitError::InvalidSetting {
-                variable,
-                value,
-                reason,
-            } => write!(f, "invalid {variable}={value:?}: {reason}"),
-            InitError::Shutdown(reason) => write!(f, "telemetry shutdown failed: {reason}"),
-        }
-    }
-}
+/// How often OTLP metrics are pushed.
+const METRICS_INTERVAL: Duration = Duration::from_secs(30);
 
-impl std::error::Error for InitError {}
-
-/// Installed telemetry. Dropping it flushes pending spans and shuts the exporters down.
+/// Installed telemetry. Dropping it flushes pending spans and metrics and shuts the
+/// exporters down (or call [`Telemetry::shutdown`] to see errors).
 ///
 /// Shutdown runs on a separate plain thread, so dropping the guard inside an async
 /// runtime (even a current-thread one) neither deadlocks nor trips tokio's
-/// blocking-in-async checks.
+/// blocking-in-async checks; it waits at most about the export timeout.
 #[must_use = "telemetry is flushed and shut down when this guard is dropped"]
 #[derive(Debug)]
 pub struct Telemetry {
-    provider: Option<SdkTracerProvider>,
+    tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+    timeout: Duration,
 }
 
 impl Telemetry {
-    /// The tracer provider, to hand to other instrumentation.
+    /// The tracer provider llm-trace built, to hand to other instrumentation; `None` when
+    /// `init` found and kept the application's own global provider.
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
-        self.provider.as_ref()
+        self.tracer_provider.as_ref()
     }
 
-    /// Flushes pending spans and shuts the exporters down.
+    /// The meter provider llm-trace built, when metrics are on.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
+    /// Flushes pending spans and metrics and shuts the exporters down.
     pub fn shutdown(mut self) -> Result<(), InitError> {
         self.shutdown_inner()
     }
 
     fn shutdown_inner(&mut self) -> Result<(), InitError> {
-        let Some(provider) = self.provider.take() else {
+        let tracer_provider = self.tracer_provider.take();
+        let meter_provider = self.meter_provider.take();
+        if tracer_provider.is_none() && meter_provider.is_none() {
             return Ok(());
-        };
-        llm_trace_core::tracer::clear_tracer_provider();
+        }
+        // A shut-down provider is of no use to anyone: put the no-op ones back, so a
+        // later `init` (or the application) can install fresh ones.
+        if tracer_provider.is_some() {
+            llm_trace_core::tracer::clear_tracer_provider();
+            opentelemetry::global::set_tracer_provider(
+                opentelemetry::trace::noop::NoopTracerProvider::new(),
+            );
+        }
+        if meter_provider.is_some() {
+            llm_trace_core::metrics::clear_meter_provider();
+            opentelemetry::global::set_meter_provider(
+                opentelemetry::metrics::noop::NoopMeterProvider::new(),
+            );
+        }
+        let timeout = self.timeout;
         let worker = std::thread::Builder::new()
             .name("llm-trace-shutdown".into())
-            .spawn(move || provider.shutdown_with_timeout(Duration::from_secs(10)))
+            .spawn(move || {
+                let mut errors = Vec::new();
+                if let Some(provider) = tracer_provider {
+                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
+                        errors.push(format!("traces: {error}"));
+                    }
+                }
+                if let Some(provider) = meter_provider {
+                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
+                        errors.push(format!("metrics: {error}"));
+                    }
+                }
+                errors
+            })
             .map_err(|error| InitError::Shutdown(error.to_string()))?;
         match worker.join() {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => Err(InitError::Shutdown(error.to_string())),
+            Ok(errors) if errors.is_empty() => Ok(()),
+            Ok(errors) => Err(InitError::Shutdown(errors.join("; "))),
             Err(_) => Err(InitError::Shutdown("the shutdown thread panicked".into())),
         }
     }
@@ -90,62 +111,222 @@ impl Drop for Telemetry {
     }
 }
 
-/// Sets up tracing: spans of `#[llm_trace]` functions and their LLM calls are printed to
-/// the console, or exported over OTLP/HTTP (protobuf, batched) when
-/// `OTEL_EXPORTER_OTLP_ENDPOINT` is set (headers from `OTEL_EXPORTER_OTLP_HEADERS`).
+/// Sets up tracing and metrics with defaults and environment variables: spans of
+/// `#[llm_trace]` functions and their LLM calls, and the GenAI metrics, printed on the
+/// console — or exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
+/// See [`builder`] for every option and its environment variable.
 ///
-/// The provider is also installed as the OpenTelemetry global tracer provider. Keep the
-/// returned guard alive until the program ends: dropping it flushes pending spans.
+/// If the application already installed a global tracer provider, `init` keeps it (and
+/// its meter provider) and llm-trace records into them; it never silently replaces them.
+///
+/// Keep the returned guard alive until the program ends: dropping it flushes.
 ///
 /// ```no_run
 /// let _telemetry = llm_trace::init().expect("telemetry setup");
 /// // ... call #[llm_trace] functions ...
 /// ```
 pub fn init() -> Result<Telemetry, InitError> {
-    let endpoint = std::env::var(OTEL_EXPORTER_OTLP_ENDPOINT)
-        .ok()
-        .filter(|value| !value.trim().is_empty());
-    let resource = Resource::builder().build();
-    let builder = SdkTracerProvider::builder().with_resource(resource);
-    let provider = match endpoint {
-        Some(endpoint) => {
-            validate_endpoint(&endpoint)?;
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(Protocol::HttpBinary)
-                .build()
-                .map_err(|error| InitError::InvalidSetting {
-                    variable: OTEL_EXPORTER_OTLP_ENDPOINT,
-                    value: endpoint.clone(),
-                    reason: error.to_string(),
-                })?;
-            builder.with_batch_exporter(exporter).build()
-        }
-        None => builder
-            .with_simple_exporter(ConsoleExporter::stdout())
-            .build(),
+    builder().init()
+}
+
+/// The options of [`init`], each overriding its environment variable.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let _telemetry = llm_trace::builder()
+///     .service_name("painter-bot")
+///     .environment("production")
+///     .otlp_endpoint("http://collector:4318")
+///     .otlp_header("x-api-key", "secret")
+///     .sampling_ratio(0.25)
+///     .export_timeout(Duration::from_secs(5))
+///     .init()
+///     .expect("telemetry setup");
+/// ```
+pub fn builder() -> Builder {
+    Builder::default()
+}
+
+/// Builds and installs everything from `builder` and the environment read through `env`.
+pub(crate) fn install(
+    mut builder: Builder,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Telemetry, InitError> {
+    let settings = Settings::resolve(&builder, env)?;
+
+    if let Some((path, source)) = &settings.pricing {
+        let overrides = PricingTable::from_file(path).map_err(|error| InitError::Pricing {
+            source: format!("price table {} (from {source})", path.display()),
+            error,
+        })?;
+        let mut table = PricingTable::builtin();
+        table.merge(overrides);
+        pricing::set_active(table);
+    }
+    llm_trace_core::content::set_capture_mode(settings.capture);
+
+    if !builder.replace_global && !llm_trace_core::tracer::global_provider_is_noop() {
+        log::info!(
+            "llm-trace: the application already installed a global tracer provider; \
+             llm-trace records into it and its global meter provider"
+        );
+        llm_trace_core::tracer::clear_tracer_provider();
+        llm_trace_core::metrics::clear_meter_provider();
+        return Ok(Telemetry {
+            tracer_provider: None,
+            meter_provider: None,
+            timeout: settings.timeout,
+        });
+    }
+
+    let resource = resource(&settings);
+    let sink: Sink = match builder.console.take() {
+        Some(writer) => Arc::new(Mutex::new(writer)),
+        None => Arc::new(Mutex::new(std::io::stdout())),
     };
-    llm_trace_core::tracer::set_tracer_provider(&provider);
-    opentelemetry::global::set_tracer_provider(provider.clone());
+    let colour = builder
+        .console_colour
+        .unwrap_or_else(|| builder.console.is_none() && std::io::stdout().is_terminal());
+
+    let tracer_provider = tracer_provider(&settings, resource.clone(), &sink, colour)?;
+    let meter_provider = meter_provider(&settings, resource, &sink)?;
+
+    llm_trace_core::tracer::set_tracer_provider(&tracer_provider);
+    opentelemetry::global::set_tracer_provider(tracer_provider.clone());
+    match &meter_provider {
+        Some(provider) => {
+            llm_trace_core::metrics::set_meter_provider(provider);
+            opentelemetry::global::set_meter_provider(provider.clone());
+        }
+        None => {
+            llm_trace_core::metrics::set_meter_provider(
+                &opentelemetry::metrics::noop::NoopMeterProvider::new(),
+            );
+        }
+    }
     Ok(Telemetry {
-        provider: Some(provider),
+        tracer_provider: Some(tracer_provider),
+        meter_provider,
+        timeout: settings.timeout,
     })
 }
 
-fn validate_endpoint(endpoint: &str) -> Result<(), InitError> {
-    let invalid = |reason: &str| InitError::InvalidSetting {
-        variable: OTEL_EXPORTER_OTLP_ENDPOINT,
-        value: endpoint.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let Some((scheme, _)) = endpoint.split_once("://") else {
-        return Err(invalid("expected an http:// or https:// URL"));
-    };
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(invalid("expected an http:// or https:// URL"));
+fn resource(settings: &Settings) -> Resource {
+    let mut builder = Resource::builder();
+    if let Some(name) = &settings.service_name {
+        builder = builder.with_service_name(name.clone());
     }
-    if llm_trace_core::server::ServerAddress::parse(endpoint, 4318).is_none() {
-        return Err(invalid("the URL has no valid host and port"));
+    if let Some(environment) = &settings.environment {
+        builder = builder.with_attribute(KeyValue::new(
+            DEPLOYMENT_ENVIRONMENT_NAME,
+            environment.clone(),
+        ));
     }
-    Ok(())
+    builder.build()
+}
+
+fn sampler(sampling: Sampling) -> Sampler {
+    match sampling {
+        Sampling::AlwaysOn => Sampler::AlwaysOn,
+        Sampling::AlwaysOff => Sampler::AlwaysOff,
+        Sampling::Ratio(ratio) => Sampler::TraceIdRatioBased(ratio),
+        Sampling::ParentBasedAlwaysOn => Sampler::ParentBased(Box::new(Sampler::AlwaysOn)),
+        Sampling::ParentBasedAlwaysOff => Sampler::ParentBased(Box::new(Sampler::AlwaysOff)),
+        Sampling::ParentBasedRatio(ratio) => {
+            Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(ratio)))
+        }
+    }
+}
+
+fn headers(settings: &Settings) -> HashMap<String, String> {
+    settings.headers.iter().cloned().collect()
+}
+
+fn tracer_provider(
+    settings: &Settings,
+    resource: Resource,
+    sink: &Sink,
+    colour: bool,
+) -> Result<SdkTracerProvider, InitError> {
+    let builder = SdkTracerProvider::builder()
+        .with_resource(resource)
+        .with_sampler(sampler(settings.sampling));
+    Ok(match settings.traces {
+        ExporterKind::None => builder.build(),
+        ExporterKind::Console => builder
+            .with_simple_exporter(ConsoleExporter::to_sink(Arc::clone(sink), colour))
+            .build(),
+        ExporterKind::Otlp => {
+            let exporter = ReportingSpanExporter(otlp_span_exporter(settings)?);
+            // Spans are always exported from the processor's own thread (a blocking HTTP
+            // client must not run on an async worker); "no batching" means batches of one.
+            let config = if settings.batch {
+                BatchConfigBuilder::default().build()
+            } else {
+                BatchConfigBuilder::default()
+                    .with_max_export_batch_size(1)
+                    .with_scheduled_delay(Duration::from_millis(1))
+                    .build()
+            };
+            let processor = BatchSpanProcessor::builder(exporter)
+                .with_batch_config(config)
+                .build();
+            builder.with_span_processor(processor).build()
+        }
+    })
+}
+
+fn otlp_span_exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
+    match settings.protocol {
+        Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
+            .with_http()
+            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+            .with_endpoint(format!("{}/v1/traces", settings.endpoint))
+            .with_headers(headers(settings))
+            .with_timeout(settings.timeout)
+            .build()
+            .map_err(|error| InitError::Exporter(error.to_string())),
+        Protocol::Grpc => Err(InitError::Exporter(
+            "OTLP/gRPC is not available in this build".into(),
+        )),
+    }
+}
+
+fn meter_provider(
+    settings: &Settings,
+    resource: Resource,
+    sink: &Sink,
+) -> Result<Option<SdkMeterProvider>, InitError> {
+    let builder = SdkMeterProvider::builder().with_resource(resource);
+    Ok(match settings.metrics {
+        ExporterKind::None => None,
+        ExporterKind::Console => {
+            // The summary is printed at shutdown; collecting more often is wasted work.
+            let reader = PeriodicReader::builder(ConsoleMetricsExporter::new(Arc::clone(sink)))
+                .with_interval(Duration::from_secs(3600))
+                .build();
+            Some(builder.with_reader(reader).build())
+        }
+        ExporterKind::Otlp => {
+            let exporter = match settings.protocol {
+                Protocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
+                    .with_http()
+                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                    .with_endpoint(format!("{}/v1/metrics", settings.endpoint))
+                    .with_headers(headers(settings))
+                    .with_timeout(settings.timeout)
+                    .build()
+                    .map_err(|error| InitError::Exporter(error.to_string()))?,
+                Protocol::Grpc => {
+                    return Err(InitError::Exporter(
+                        "OTLP/gRPC is not available in this build".into(),
+                    ))
+                }
+            };
+            let reader = PeriodicReader::builder(ReportingMetricExporter(exporter))
+                .with_interval(METRICS_INTERVAL)
+                .build();
+            Some(builder.with_reader(reader).build())
+        }
+    })
 }

@@ -57,14 +57,19 @@
 #![warn(missing_docs)]
 
 pub mod console;
+mod console_metrics;
+mod export_errors;
 mod init;
+mod settings;
 
-pub use init::{init, InitError, Telemetry, OTEL_EXPORTER_OTLP_ENDPOINT};
+pub use init::{builder, init, Telemetry};
+pub use llm_trace_core::content::CaptureMode;
 pub use llm_trace_core::metrics::{clear_meter_provider, set_meter_provider};
 pub use llm_trace_core::pricing;
 pub use llm_trace_core::provider;
 pub use llm_trace_core::semconv;
 pub use llm_trace_core::stream::{TracedStream, TracedStreamFuture};
+pub use settings::{env, Builder, ExporterKind, InitError, Protocol, Sampling};
 /// The GenAI metrics llm-trace records, and their bucket boundaries.
 pub mod metrics {
     pub use llm_trace_core::metrics::{
