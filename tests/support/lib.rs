@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 
 pub mod alloc_counter;
 pub mod fake;
+pub mod otlp_receiver;
 
 /// A mistralai-client `Client` talking to the local server, without retries.
 pub fn mistral_client(
@@ -163,4 +164,48 @@ pub fn kind(span: &SpanData) -> SpanKind {
 /// Whether a span is a root (no parent).
 pub fn is_root(span: &SpanData) -> bool {
     span.parent_span_id == SpanId::INVALID
+}
+
+/// A cloneable in-memory writer, for console output in tests.
+#[derive(Clone, Default)]
+pub struct SharedBuffer(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl SharedBuffer {
+    /// Everything written so far, as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for SharedBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Replaces every duration like `412.3 ms` by `N ms`, for snapshots.
+pub fn normalize_durations(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(index) = rest.find(" ms") {
+        let (head, tail) = rest.split_at(index);
+        let number_start = head
+            .rfind(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .map_or(0, |i| i + 1);
+        if number_start < head.len() {
+            out.push_str(&head[..number_start]);
+            out.push('N');
+        } else {
+            out.push_str(head);
+        }
+        out.push_str(" ms");
+        rest = &tail[3..];
+    }
+    out.push_str(rest);
+    out
 }

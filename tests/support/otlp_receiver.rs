@@ -1,0 +1,223 @@
+//! A loopback OTLP/HTTP receiver: a real HTTP server on 127.0.0.1 that keeps every
+//! export request and decodes traces and metrics with `opentelemetry-proto`.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::metrics::v1::{metric, HistogramDataPoint};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+
+/// One request the receiver got.
+#[derive(Clone, Debug)]
+pub struct Received {
+    pub path: String,
+    pub headers: BTreeMap<String, String>,
+    pub content_type: String,
+    pub body: Bytes,
+}
+
+/// A running receiver; stops when dropped.
+pub struct OtlpReceiver {
+    address: SocketAddr,
+    received: Arc<Mutex<Vec<Received>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OtlpReceiver {
+    /// Starts on a free loopback port, on its own thread.
+    pub fn start() -> OtlpReceiver {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let address = listener.local_addr().expect("address");
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
+        let kept = Arc::clone(&received);
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                loop {
+                    tokio::select! {
+                        _ = &mut stop => return,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let kept = Arc::clone(&kept);
+                            tokio::spawn(async move {
+                                let service = hyper::service::service_fn(move |request| {
+                                    let kept = Arc::clone(&kept);
+                                    async move { Ok::<_, Infallible>(receive(request, kept).await) }
+                                });
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        OtlpReceiver {
+            address,
+            received,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    /// The base URL to configure as the OTLP endpoint.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Every request so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    /// Waits until `done` holds for the requests received, or the timeout passes.
+    pub fn wait_for(&self, timeout: Duration, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        let start = Instant::now();
+        loop {
+            let received = self.received();
+            if done(&received) || start.elapsed() > timeout {
+                return received;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// All spans of all trace exports.
+    pub fn spans(&self) -> Vec<Span> {
+        self.received()
+            .iter()
+            .filter(|r| r.path == "/v1/traces")
+            .flat_map(|r| {
+                ExportTraceServiceRequest::decode(r.body.clone())
+                    .expect("a protobuf trace export")
+                    .resource_spans
+            })
+            .flat_map(|rs| rs.scope_spans)
+            .flat_map(|ss| ss.spans)
+            .collect()
+    }
+
+    /// The resource attributes of the trace exports.
+    pub fn trace_resource(&self) -> BTreeMap<String, String> {
+        self.received()
+            .iter()
+            .filter(|r| r.path == "/v1/traces")
+            .flat_map(|r| {
+                ExportTraceServiceRequest::decode(r.body.clone())
+                    .expect("a protobuf trace export")
+                    .resource_spans
+            })
+            .filter_map(|rs| rs.resource)
+            .flat_map(|resource| resource.attributes)
+            .map(|kv| (kv.key.clone(), value_text(kv.value.as_ref())))
+            .collect()
+    }
+
+    /// The histogram data points of `name` in the last metrics export.
+    pub fn histogram(&self, name: &str) -> Vec<HistogramDataPoint> {
+        let received = self.received();
+        let Some(last) = received.iter().rev().find(|r| r.path == "/v1/metrics") else {
+            return Vec::new();
+        };
+        ExportMetricsServiceRequest::decode(last.body.clone())
+            .expect("a protobuf metrics export")
+            .resource_metrics
+            .into_iter()
+            .flat_map(|rm| rm.scope_metrics)
+            .flat_map(|sm| sm.metrics)
+            .filter(|m| m.name == name)
+            .flat_map(|m| match m.data {
+                Some(metric::Data::Histogram(h)) => h.data_points,
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+async fn receive(
+    request: Request<hyper::body::Incoming>,
+    kept: Arc<Mutex<Vec<Received>>>,
+) -> Response<Full<Bytes>> {
+    let path = request.uri().path().to_owned();
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
+        .collect::<BTreeMap<_, _>>();
+    let content_type = headers.get("content-type").cloned().unwrap_or_default();
+    let body = match request.into_body().collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => Bytes::new(),
+    };
+    kept.lock().unwrap().push(Received {
+        path,
+        headers,
+        content_type,
+        body,
+    });
+    let mut response = Response::new(Full::new(Bytes::new()));
+    *response.status_mut() = StatusCode::OK;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-protobuf"),
+    );
+    response
+}
+
+/// An attribute value as text (strings bare, numbers and arrays in their usual form).
+pub fn value_text(value: Option<&AnyValue>) -> String {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(any_value::Value::StringValue(s)) => s.clone(),
+        Some(any_value::Value::IntValue(i)) => i.to_string(),
+        Some(any_value::Value::DoubleValue(d)) => d.to_string(),
+        Some(any_value::Value::BoolValue(b)) => b.to_string(),
+        Some(any_value::Value::ArrayValue(array)) => format!(
+            "[{}]",
+            array
+                .values
+                .iter()
+                .map(|v| value_text(Some(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Attributes as a text map.
+pub fn attribute_map(attributes: &[KeyValue]) -> BTreeMap<String, String> {
+    attributes
+        .iter()
+        .map(|kv| (kv.key.clone(), value_text(kv.value.as_ref())))
+        .collect()
+}
