@@ -25,6 +25,12 @@ fn ask_and_embed(client: &Client) -> Result<usize, ApiError> {
 
 #[test]
 fn spans_metrics_and_headers_reach_the_collector() {
+    // Set before any thread starts. The explicit header replaces the environment's
+    // headers: the same key gets the explicit value, the others are not sent.
+    std::env::set_var(
+        "OTEL_EXPORTER_OTLP_HEADERS",
+        "x-api-key=from-env,x-env-only=1",
+    );
     let receiver = OtlpReceiver::start();
     let server = MockServer::start().unwrap();
     server.enqueue(Reply::ok().with_usage(11, 9));

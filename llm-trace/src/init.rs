@@ -1,6 +1,5 @@
 //! Setting up export from [`Settings`]: providers, exporters, resource, sampler, pricing.
 
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,6 +17,7 @@ use llm_trace_core::pricing::{self, PricingTable};
 use crate::console::{ConsoleExporter, Sink};
 use crate::console_metrics::ConsoleMetricsExporter;
 use crate::export_errors::{ReportingMetricExporter, ReportingSpanExporter};
+use crate::otlp_http::HeaderClient;
 use crate::settings::{Builder, ExporterKind, InitError, Protocol, Sampling, Settings};
 
 /// The attribute key of the deployment environment.
@@ -188,8 +188,8 @@ pub(crate) fn install(
         .console_colour
         .unwrap_or_else(|| builder.console.is_none() && std::io::stdout().is_terminal());
 
-    let tracer_provider = tracer_provider(&settings, resource.clone(), &sink, colour)?;
-    let meter_provider = meter_provider(&settings, resource, &sink)?;
+    let tracer_provider = tracer_provider(&settings, env, resource.clone(), &sink, colour)?;
+    let meter_provider = meter_provider(&settings, env, resource, &sink)?;
 
     llm_trace_core::tracer::set_tracer_provider(&tracer_provider);
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
@@ -238,12 +238,29 @@ fn sampler(sampling: Sampling) -> Sampler {
     }
 }
 
-fn headers(settings: &Settings) -> HashMap<String, String> {
-    settings.headers.iter().cloned().collect()
+/// The HTTP client of the OTLP/HTTP exporters, with the resolved headers.
+fn http_client(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<HeaderClient, InitError> {
+    let env_names = env(crate::settings::env::OTLP_HEADERS)
+        .map(|value| {
+            value
+                .split(',')
+                .filter_map(|entry| {
+                    entry
+                        .split_once('=')
+                        .map(|(k, _)| k.trim().to_ascii_lowercase())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    HeaderClient::new(&settings.headers, env_names, settings.timeout)
 }
 
 fn tracer_provider(
     settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
     resource: Resource,
     sink: &Sink,
     colour: bool,
@@ -257,7 +274,7 @@ fn tracer_provider(
             .with_simple_exporter(ConsoleExporter::to_sink(Arc::clone(sink), colour))
             .build(),
         ExporterKind::Otlp => {
-            let exporter = ReportingSpanExporter(otlp_span_exporter(settings)?);
+            let exporter = ReportingSpanExporter(otlp_span_exporter(settings, env)?);
             // Spans are always exported from the processor's own thread (a blocking HTTP
             // client must not run on an async worker); "no batching" means batches of one.
             let config = if settings.batch {
@@ -276,13 +293,16 @@ fn tracer_provider(
     })
 }
 
-fn otlp_span_exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
+fn otlp_span_exporter(
+    settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
     match settings.protocol {
         Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
             .with_http()
+            .with_http_client(http_client(settings, env)?)
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
             .with_endpoint(format!("{}/v1/traces", settings.endpoint))
-            .with_headers(headers(settings))
             .with_timeout(settings.timeout)
             .build()
             .map_err(|error| InitError::Exporter(error.to_string())),
@@ -294,6 +314,7 @@ fn otlp_span_exporter(settings: &Settings) -> Result<opentelemetry_otlp::SpanExp
 
 fn meter_provider(
     settings: &Settings,
+    env: &dyn Fn(&str) -> Option<String>,
     resource: Resource,
     sink: &Sink,
 ) -> Result<Option<SdkMeterProvider>, InitError> {
@@ -311,9 +332,9 @@ fn meter_provider(
             let exporter = match settings.protocol {
                 Protocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
                     .with_http()
+                    .with_http_client(http_client(settings, env)?)
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_endpoint(format!("{}/v1/metrics", settings.endpoint))
-                    .with_headers(headers(settings))
                     .with_timeout(settings.timeout)
                     .build()
                     .map_err(|error| InitError::Exporter(error.to_string()))?,

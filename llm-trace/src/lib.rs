@@ -60,6 +60,7 @@ pub mod console;
 mod console_metrics;
 mod export_errors;
 mod init;
+mod otlp_http;
 mod settings;
 
 pub use init::{builder, init, Telemetry};
