@@ -188,8 +188,14 @@ pub(crate) fn install(
         .console_colour
         .unwrap_or_else(|| builder.console.is_none() && std::io::stdout().is_terminal());
 
-    let tracer_provider = tracer_provider(&settings, env, resource.clone(), &sink, colour)?;
-    let meter_provider = meter_provider(&settings, env, resource, &sink)?;
+    let mut exporters = Exporters {
+        env,
+        #[cfg(feature = "grpc")]
+        grpc: None,
+    };
+    let tracer_provider =
+        tracer_provider(&settings, &mut exporters, resource.clone(), &sink, colour)?;
+    let meter_provider = meter_provider(&settings, &mut exporters, resource, &sink)?;
 
     llm_trace_core::tracer::set_tracer_provider(&tracer_provider);
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
@@ -238,12 +244,9 @@ fn sampler(sampling: Sampling) -> Sampler {
     }
 }
 
-/// The HTTP client of the OTLP/HTTP exporters, with the resolved headers.
-fn http_client(
-    settings: &Settings,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<HeaderClient, InitError> {
-    let env_names = env(crate::settings::env::OTLP_HEADERS)
+/// The header names the OTLP exporters would take from the environment on their own.
+fn env_header_names(env: &dyn Fn(&str) -> Option<String>) -> Vec<String> {
+    env(crate::settings::env::OTLP_HEADERS)
         .map(|value| {
             value
                 .split(',')
@@ -254,13 +257,46 @@ fn http_client(
                 })
                 .collect()
         })
-        .unwrap_or_default();
-    HeaderClient::new(&settings.headers, env_names, settings.timeout)
+        .unwrap_or_default()
+}
+
+/// What building the OTLP exporters needs besides the settings.
+struct Exporters<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    #[cfg(feature = "grpc")]
+    grpc: Option<Arc<crate::otlp_grpc::GrpcRuntime>>,
+}
+
+impl Exporters<'_> {
+    /// The HTTP client of the OTLP/HTTP exporters, with the resolved headers.
+    fn http_client(&self, settings: &Settings) -> Result<HeaderClient, InitError> {
+        HeaderClient::new(
+            &settings.headers,
+            env_header_names(self.env),
+            settings.timeout,
+        )
+    }
+
+    /// The runtime of the gRPC exporters, started once per `init`.
+    #[cfg(feature = "grpc")]
+    fn grpc_runtime(&mut self) -> Result<Arc<crate::otlp_grpc::GrpcRuntime>, InitError> {
+        if let Some(runtime) = &self.grpc {
+            return Ok(Arc::clone(runtime));
+        }
+        let runtime = crate::otlp_grpc::GrpcRuntime::new()?;
+        self.grpc = Some(Arc::clone(&runtime));
+        Ok(runtime)
+    }
+}
+
+#[cfg(not(feature = "grpc"))]
+fn grpc_unavailable() -> InitError {
+    InitError::Exporter("OTLP/gRPC needs llm-trace's `grpc` feature".into())
 }
 
 fn tracer_provider(
     settings: &Settings,
-    env: &dyn Fn(&str) -> Option<String>,
+    exporters: &mut Exporters<'_>,
     resource: Resource,
     sink: &Sink,
     colour: bool,
@@ -274,7 +310,6 @@ fn tracer_provider(
             .with_simple_exporter(ConsoleExporter::to_sink(Arc::clone(sink), colour))
             .build(),
         ExporterKind::Otlp => {
-            let exporter = ReportingSpanExporter(otlp_span_exporter(settings, env)?);
             // Spans are always exported from the processor's own thread (a blocking HTTP
             // client must not run on an async worker); "no batching" means batches of one.
             let config = if settings.batch {
@@ -285,36 +320,40 @@ fn tracer_provider(
                     .with_scheduled_delay(Duration::from_millis(1))
                     .build()
             };
-            let processor = BatchSpanProcessor::builder(exporter)
-                .with_batch_config(config)
-                .build();
+            let processor = match settings.protocol {
+                Protocol::HttpProtobuf => {
+                    let exporter = opentelemetry_otlp::SpanExporter::builder()
+                        .with_http()
+                        .with_http_client(exporters.http_client(settings)?)
+                        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                        .with_endpoint(format!("{}/v1/traces", settings.endpoint))
+                        .with_timeout(settings.timeout)
+                        .build()
+                        .map_err(|error| InitError::Exporter(error.to_string()))?;
+                    BatchSpanProcessor::builder(ReportingSpanExporter(exporter))
+                        .with_batch_config(config)
+                        .build()
+                }
+                #[cfg(feature = "grpc")]
+                Protocol::Grpc => {
+                    let runtime = exporters.grpc_runtime()?;
+                    let names = env_header_names(exporters.env);
+                    let exporter = crate::otlp_grpc::span_exporter(settings, &names, &runtime)?;
+                    BatchSpanProcessor::builder(ReportingSpanExporter(exporter))
+                        .with_batch_config(config)
+                        .build()
+                }
+                #[cfg(not(feature = "grpc"))]
+                Protocol::Grpc => return Err(grpc_unavailable()),
+            };
             builder.with_span_processor(processor).build()
         }
     })
 }
 
-fn otlp_span_exporter(
-    settings: &Settings,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<opentelemetry_otlp::SpanExporter, InitError> {
-    match settings.protocol {
-        Protocol::HttpProtobuf => opentelemetry_otlp::SpanExporter::builder()
-            .with_http()
-            .with_http_client(http_client(settings, env)?)
-            .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-            .with_endpoint(format!("{}/v1/traces", settings.endpoint))
-            .with_timeout(settings.timeout)
-            .build()
-            .map_err(|error| InitError::Exporter(error.to_string())),
-        Protocol::Grpc => Err(InitError::Exporter(
-            "OTLP/gRPC is not available in this build".into(),
-        )),
-    }
-}
-
 fn meter_provider(
     settings: &Settings,
-    env: &dyn Fn(&str) -> Option<String>,
+    exporters: &mut Exporters<'_>,
     resource: Resource,
     sink: &Sink,
 ) -> Result<Option<SdkMeterProvider>, InitError> {
@@ -329,25 +368,37 @@ fn meter_provider(
             Some(builder.with_reader(reader).build())
         }
         ExporterKind::Otlp => {
-            let exporter = match settings.protocol {
-                Protocol::HttpProtobuf => opentelemetry_otlp::MetricExporter::builder()
-                    .with_http()
-                    .with_http_client(http_client(settings, env)?)
-                    .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                    .with_endpoint(format!("{}/v1/metrics", settings.endpoint))
-                    .with_timeout(settings.timeout)
-                    .build()
-                    .map_err(|error| InitError::Exporter(error.to_string()))?,
-                Protocol::Grpc => {
-                    return Err(InitError::Exporter(
-                        "OTLP/gRPC is not available in this build".into(),
-                    ))
+            let builder = match settings.protocol {
+                Protocol::HttpProtobuf => {
+                    let exporter = opentelemetry_otlp::MetricExporter::builder()
+                        .with_http()
+                        .with_http_client(exporters.http_client(settings)?)
+                        .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
+                        .with_endpoint(format!("{}/v1/metrics", settings.endpoint))
+                        .with_timeout(settings.timeout)
+                        .build()
+                        .map_err(|error| InitError::Exporter(error.to_string()))?;
+                    builder.with_reader(
+                        PeriodicReader::builder(ReportingMetricExporter(exporter))
+                            .with_interval(METRICS_INTERVAL)
+                            .build(),
+                    )
                 }
+                #[cfg(feature = "grpc")]
+                Protocol::Grpc => {
+                    let runtime = exporters.grpc_runtime()?;
+                    let names = env_header_names(exporters.env);
+                    let exporter = crate::otlp_grpc::metric_exporter(settings, &names, &runtime)?;
+                    builder.with_reader(
+                        PeriodicReader::builder(ReportingMetricExporter(exporter))
+                            .with_interval(METRICS_INTERVAL)
+                            .build(),
+                    )
+                }
+                #[cfg(not(feature = "grpc"))]
+                Protocol::Grpc => return Err(grpc_unavailable()),
             };
-            let reader = PeriodicReader::builder(ReportingMetricExporter(exporter))
-                .with_interval(METRICS_INTERVAL)
-                .build();
-            Some(builder.with_reader(reader).build())
+            Some(builder.build())
         }
     })
 }

@@ -60,6 +60,8 @@ pub mod console;
 mod console_metrics;
 mod export_errors;
 mod init;
+#[cfg(feature = "grpc")]
+mod otlp_grpc;
 mod otlp_http;
 mod settings;
 

@@ -21,7 +21,10 @@ use prost::Message;
 /// One request the receiver got.
 #[derive(Clone, Debug)]
 pub struct Received {
+    /// `/v1/traces` or `/v1/metrics` (gRPC service paths are mapped to these).
     pub path: String,
+    /// The path as sent.
+    pub raw_path: String,
     pub headers: BTreeMap<String, String>,
     pub content_type: String,
     pub body: Bytes,
@@ -36,8 +39,17 @@ pub struct OtlpReceiver {
 }
 
 impl OtlpReceiver {
-    /// Starts on a free loopback port, on its own thread.
+    /// Starts an OTLP/HTTP receiver on a free loopback port, on its own thread.
     pub fn start() -> OtlpReceiver {
+        OtlpReceiver::start_with(false)
+    }
+
+    /// Starts an OTLP/gRPC receiver (HTTP/2) on a free loopback port.
+    pub fn start_grpc() -> OtlpReceiver {
+        OtlpReceiver::start_with(true)
+    }
+
+    fn start_with(grpc: bool) -> OtlpReceiver {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let address = listener.local_addr().expect("address");
@@ -62,9 +74,18 @@ impl OtlpReceiver {
                                     let kept = Arc::clone(&kept);
                                     async move { Ok::<_, Infallible>(receive(request, kept).await) }
                                 });
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
+                                let io = TokioIo::new(stream);
+                                if grpc {
+                                    let _ = hyper::server::conn::http2::Builder::new(
+                                        hyper_util::rt::TokioExecutor::new(),
+                                    )
+                                    .serve_connection(io, service)
                                     .await;
+                                } else {
+                                    let _ = hyper::server::conn::http1::Builder::new()
+                                        .serve_connection(io, service)
+                                        .await;
+                                }
                             });
                         }
                     }
@@ -164,28 +185,60 @@ impl Drop for OtlpReceiver {
     }
 }
 
+type ResponseBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
+
 async fn receive(
     request: Request<hyper::body::Incoming>,
     kept: Arc<Mutex<Vec<Received>>>,
-) -> Response<Full<Bytes>> {
-    let path = request.uri().path().to_owned();
+) -> Response<ResponseBody> {
+    let raw_path = request.uri().path().to_owned();
     let headers = request
         .headers()
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
         .collect::<BTreeMap<_, _>>();
     let content_type = headers.get("content-type").cloned().unwrap_or_default();
-    let body = match request.into_body().collect().await {
+    let mut body = match request.into_body().collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    let grpc = content_type.starts_with("application/grpc");
+    if grpc && body.len() >= 5 {
+        // One length-prefixed, uncompressed message.
+        body = body.slice(5..);
+    }
+    let path = match raw_path.as_str() {
+        "/opentelemetry.proto.collector.trace.v1.TraceService/Export" => "/v1/traces".to_owned(),
+        "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export" => {
+            "/v1/metrics".to_owned()
+        }
+        other => other.to_owned(),
+    };
     kept.lock().unwrap().push(Received {
         path,
+        raw_path,
         headers,
         content_type,
         body,
     });
-    let mut response = Response::new(Full::new(Bytes::new()));
+    if grpc {
+        // An empty response message, then the OK status in the trailers.
+        let mut trailers = hyper::HeaderMap::new();
+        trailers.insert("grpc-status", hyper::header::HeaderValue::from_static("0"));
+        let frames = futures_util::stream::iter([
+            Ok::<_, Infallible>(hyper::body::Frame::data(Bytes::from_static(&[
+                0, 0, 0, 0, 0,
+            ]))),
+            Ok(hyper::body::Frame::trailers(trailers)),
+        ]);
+        let mut response = Response::new(http_body_util::StreamBody::new(frames).boxed());
+        response.headers_mut().insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/grpc"),
+        );
+        return response;
+    }
+    let mut response = Response::new(Full::new(Bytes::new()).boxed());
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().insert(
         hyper::header::CONTENT_TYPE,
