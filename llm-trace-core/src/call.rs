@@ -13,6 +13,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Array, Context, ContextGuard, KeyValue, StringValue, Value};
 use pin_project_lite::pin_project;
 
+use crate::content::{self as content_mod, CaptureMode, ContentPolicy, Message};
 use crate::metrics::{self, CallMetrics, Instruments};
 use crate::pricing;
 use crate::provider::{Operation, Provider, ResponseInfo, TracedCall};
@@ -58,11 +59,69 @@ struct PendingSpan {
     name: Cow<'static, str>,
     attributes: Vec<KeyValue>,
     parent: Context,
+    content: Option<CallContent>,
+}
+
+/// The content side of a call when capture is on and the span records.
+pub(crate) struct CallContent {
+    mode: CaptureMode,
+    policy: Arc<ContentPolicy>,
+    /// The rendered input; `None` once the redaction hook failed: then nothing of this
+    /// call's content is recorded.
+    input: Option<Vec<KeyValue>>,
+}
+
+impl CallContent {
+    fn prepare<C: TracedCall>(args: &C::Args) -> Option<CallContent> {
+        let mode = content_mod::capture_mode();
+        if mode == CaptureMode::NoContent {
+            return None;
+        }
+        let policy = content_mod::content_policy();
+        let input = policy.render_input(&C::input_content(args)).ok();
+        Some(CallContent {
+            mode,
+            policy,
+            input,
+        })
+    }
+
+    /// Attributes for the span's start: the input when content goes on spans.
+    fn start_attributes(&self) -> Vec<KeyValue> {
+        match &self.input {
+            None => vec![KeyValue::new(content_mod::REDACTION_FAILED, true)],
+            Some(input) if self.mode.on_spans() => input.clone(),
+            Some(_) => Vec::new(),
+        }
+    }
+
+    /// Records the output (on the span and/or in the details event) as the call ends.
+    fn finish(self, span: &opentelemetry::trace::SpanRef<'_>, output: &[Message]) {
+        let Some(input) = self.input else {
+            return;
+        };
+        let output = match self.policy.render_output(output) {
+            Ok(output) => output,
+            Err(_) => {
+                span.set_attribute(KeyValue::new(content_mod::REDACTION_FAILED, true));
+                return;
+            }
+        };
+        if self.mode.on_spans() {
+            span.set_attributes(output.iter().cloned());
+        }
+        if self.mode.in_events() {
+            let mut attributes = input;
+            attributes.extend(output);
+            span.add_event(content_mod::OPERATION_DETAILS_EVENT, attributes);
+        }
+    }
 }
 
 /// A started call: its span (if traced), its metrics (if on), its model and start time.
 pub(crate) struct Started {
     span: Option<Context>,
+    content: Option<CallContent>,
     metrics: Option<CallMetrics>,
     operation: Operation,
     model: Cow<'static, str>,
@@ -114,10 +173,18 @@ impl CallStart {
             if stream {
                 attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
             }
+            if let Some(inherited) = crate::attributes::current() {
+                attributes.extend(inherited.iter().cloned());
+            }
+            let content = CallContent::prepare::<C>(args);
+            if let Some(content) = &content {
+                attributes.extend(content.start_attributes());
+            }
             PendingSpan {
                 name: info.span_name,
                 attributes,
                 parent: Context::current(),
+                content,
             }
         });
         CallStart {
@@ -184,7 +251,9 @@ impl Pending {
             }
             None => Vec::new(),
         };
+        let mut content = None;
         let span = self.span.and_then(|pending| {
+            content = pending.content;
             let mut attributes = pending.attributes;
             attributes.extend(server.iter().cloned());
             let span = tracer::start_span(
@@ -216,6 +285,7 @@ impl Pending {
             return None;
         }
         Some(Started {
+            content: content.filter(|_| span.is_some()),
             span,
             metrics,
             operation: self.operation,
@@ -245,6 +315,11 @@ impl Started {
             .is_some_and(|cx| cx.span().is_recording())
     }
 
+    /// Whether the call's content is captured.
+    pub(crate) fn captures_content(&self) -> bool {
+        self.content.is_some()
+    }
+
     /// Whether anything (span or metrics) wants what the response says.
     pub(crate) fn is_observed(&self) -> bool {
         self.metrics.is_some() || self.span_recording()
@@ -264,14 +339,20 @@ impl Started {
                 } else {
                     ResponseInfo::default()
                 };
-                self.end_ok(info, Vec::new());
+                let output = if self.captures_content() {
+                    C::output_content(response)
+                } else {
+                    Vec::new()
+                };
+                self.end_ok(info, Vec::new(), &output);
             }
             Err(error) => self.end_err::<C>(error, Vec::new()),
         }
     }
 
-    /// Ends a successful call with what its response said, plus `extra` span attributes.
-    pub(crate) fn end_ok(self, info: ResponseInfo, extra: Vec<KeyValue>) {
+    /// Ends a successful call with what its response said, plus `extra` span attributes
+    /// and, when content is captured, the `output` messages.
+    pub(crate) fn end_ok(self, info: ResponseInfo, extra: Vec<KeyValue>, output: &[Message]) {
         let duration = self.at.elapsed();
         let recording = self.span_recording();
         let cost = match info.usage {
@@ -299,6 +380,9 @@ impl Started {
                 let mut attributes = response_attributes(info, cost);
                 attributes.extend(extra);
                 span.set_attributes(attributes);
+                if let Some(content) = self.content {
+                    content.finish(&span, output);
+                }
             }
             span.end();
         }
@@ -317,6 +401,9 @@ impl Started {
                 span.set_attribute(error_type);
                 span.set_attributes(extra);
                 span.set_status(Status::error(C::error_description(error)));
+                if let Some(content) = self.content {
+                    content.finish(&span, &[]);
+                }
             }
             span.end();
         }
@@ -330,6 +417,9 @@ impl Started {
             if span.is_recording() {
                 span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
                 span.set_attributes(extra);
+                if let Some(content) = self.content {
+                    content.finish(&span, &[]);
+                }
             }
             span.end();
         }

@@ -31,23 +31,37 @@ pub struct FnMeta {
     pub line: u32,
 }
 
+/// The `fields(...)` of a function: built only when its span records.
+pub type Fields<'a> = &'a dyn Fn() -> Vec<Option<KeyValue>>;
+
 /// Starts the function's span under the current context, returning the context that
 /// carries it, or `None` when nothing is traced (no tracer provider installed).
 pub fn start(meta: &'static FnMeta) -> Option<Context> {
+    start_with(meta, &Vec::new)
+}
+
+/// [`start`], with the function's `fields(...)`: set on its span and carried by its
+/// context to the spans started under it, with the context's own attributes.
+pub fn start_with(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
     Context::map_current(|parent| {
         let span = tracer::start_span(
             Cow::Borrowed(meta.span_name),
             |builder| builder.with_kind(SpanKind::Internal),
             parent,
         )?;
-        let cx = parent.with_span(span);
-        let span = cx.span();
-        if span.is_recording() {
+        let mut cx = parent.with_span(span);
+        if cx.span().is_recording() {
+            let fields: Vec<KeyValue> = fields().into_iter().flatten().collect();
+            cx = crate::attributes::with_attributes(&cx, fields);
+            let span = cx.span();
             span.set_attributes([
                 KeyValue::new(semconv::CODE_FUNCTION_NAME, meta.function),
                 KeyValue::new(semconv::CODE_FILE_PATH, meta.file),
                 KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(meta.line)),
             ]);
+            if let Some(attributes) = cx.get::<crate::attributes::ContextAttributes>() {
+                span.set_attributes(attributes.0.iter().cloned());
+            }
         }
         Some(cx)
     })
@@ -96,7 +110,12 @@ impl std::fmt::Debug for FnScope {
 impl FnScope {
     /// Starts the function's span and makes it current.
     pub fn enter(meta: &'static FnMeta) -> FnScope {
-        let cx = start(meta);
+        FnScope::enter_with(meta, &Vec::new)
+    }
+
+    /// [`FnScope::enter`] with the function's `fields(...)`.
+    pub fn enter_with(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
+        let cx = start_with(meta, fields);
         let guard = cx.clone().map(Context::attach);
         FnScope {
             end: SpanEnd { cx },

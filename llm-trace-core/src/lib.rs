@@ -14,6 +14,7 @@
 
 #![warn(missing_docs)]
 
+pub mod attributes;
 pub mod call;
 pub mod content;
 pub mod function;

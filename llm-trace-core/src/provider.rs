@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 use opentelemetry::KeyValue;
 
+pub use crate::content::{InputContent, Message, Part};
+
 /// A GenAI operation (`gen_ai.operation.name`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operation {
@@ -107,6 +109,20 @@ pub trait TracedCall: 'static {
 
     /// A short description for the span status, free of prompts, responses and secrets.
     fn error_description(error: &Self::Error) -> Cow<'static, str>;
+
+    /// What the request sends (messages, system instructions, tools), for opt-in content
+    /// capture. Called only when capture is on and the span records.
+    fn input_content(args: &Self::Args) -> InputContent {
+        let _ = args;
+        InputContent::default()
+    }
+
+    /// What the response says (one message per choice), for opt-in content capture.
+    /// Called only when capture is on and the span records.
+    fn output_content(response: &Self::Response) -> Vec<Message> {
+        let _ = response;
+        Vec::new()
+    }
 }
 
 pub use crate::stream::{ChunkCount, TracedStreamCall};

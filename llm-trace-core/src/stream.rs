@@ -29,6 +29,7 @@ use opentelemetry::KeyValue;
 use pin_project_lite::pin_project;
 
 use crate::call::{CallStart, Started};
+use crate::content::{Message, Part};
 use crate::provider::{ResponseInfo, TracedCall};
 use crate::semconv;
 
@@ -46,6 +47,12 @@ pub trait TracedStreamCall: 'static {
     /// chunks it held and how many of those carried content. Called only when recording;
     /// should not allocate after the first item.
     fn observe(item: &Self::Item, info: &mut ResponseInfo) -> ChunkCount;
+
+    /// Appends the item's text to `text`, for opt-in content capture (the streamed answer
+    /// is recorded whole at the end). Called only when capture is on.
+    fn append_text(item: &Self::Item, text: &mut String) {
+        let _ = (item, text);
+    }
 }
 
 /// How many chunks one stream item held.
@@ -91,6 +98,8 @@ struct Active<S: TracedStreamCall> {
     started: Started,
     /// `None` when neither the span records nor metrics are on: nothing is observed.
     seen: Option<Seen>,
+    /// The answer so far, only when content is captured.
+    text: Option<String>,
     kind: PhantomData<fn() -> S>,
 }
 
@@ -102,14 +111,19 @@ impl<S: TracedStreamCall> Active<S> {
             content_chunks: 0,
             first_content: None,
         });
+        let text = started.captures_content().then(String::new);
         Active {
             started,
             seen,
+            text,
             kind: PhantomData,
         }
     }
 
     fn observe(&mut self, item: &S::Item) {
+        if let Some(text) = &mut self.text {
+            S::append_text(item, text);
+        }
         let Some(seen) = &mut self.seen else {
             return;
         };
@@ -128,7 +142,8 @@ impl<S: TracedStreamCall> Active<S> {
 
     fn end(self) {
         let Some(seen) = self.seen else {
-            self.started.end_ok(ResponseInfo::default(), Vec::new());
+            self.started
+                .end_ok(ResponseInfo::default(), Vec::new(), &[]);
             return;
         };
         if let (Some(metrics), Some(first)) = (self.started.metrics(), seen.first_content) {
@@ -150,7 +165,19 @@ impl<S: TracedStreamCall> Active<S> {
         if seen.info.usage.is_none() {
             extra.push(KeyValue::new(semconv::LLM_TRACE_USAGE_MISSING, true));
         }
-        self.started.end_ok(seen.info, extra);
+        let output: Vec<Message> = match self.text {
+            Some(text) => vec![Message {
+                role: "assistant".into(),
+                parts: if text.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Part::Text(text)]
+                },
+                finish_reason: seen.info.finish_reasons.first().cloned(),
+            }],
+            None => Vec::new(),
+        };
+        self.started.end_ok(seen.info, extra, &output);
     }
 
     fn fail(self, error: &ErrorOf<S>) {

@@ -1,11 +1,59 @@
 //! Parsing the arguments of `#[llm_trace(...)]`.
 
 use proc_macro2::Span;
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{LitStr, Path, Token};
 
 mod kw {
     syn::custom_keyword!(name);
+    syn::custom_keyword!(fields);
+}
+
+/// One `key = argument` of `fields(...)`.
+pub struct Field {
+    /// The attribute key, e.g. `gen_ai.conversation.id`.
+    pub key: LitStr,
+    /// The function argument giving the value.
+    pub value: syn::Ident,
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let key = if input.peek(LitStr) {
+            input.parse::<LitStr>()?
+        } else {
+            // A dotted key: `gen_ai.conversation.id`.
+            let first = input.call(syn::Ident::parse_any).map_err(|error| {
+                syn::Error::new(
+                    error.span(),
+                    "expected an attribute key: `gen_ai.conversation.id = argument`",
+                )
+            })?;
+            let mut text = first.to_string();
+            while input.peek(Token![.]) {
+                input.parse::<Token![.]>()?;
+                let next = input.call(syn::Ident::parse_any)?;
+                text.push('.');
+                text.push_str(&next.to_string());
+            }
+            LitStr::new(&text, first.span())
+        };
+        if key.value().is_empty() {
+            return Err(syn::Error::new(
+                key.span(),
+                "the attribute key must not be empty",
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: syn::Ident = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                "expected the name of one of the function's arguments",
+            )
+        })?;
+        Ok(Field { key, value })
+    }
 }
 
 /// The parsed arguments of `#[llm_trace(...)]`.
@@ -15,6 +63,8 @@ pub struct Args {
     pub name: Option<LitStr>,
     /// `crate = path`: where the `llm_trace` facade is (for renamed dependencies).
     pub krate: Option<Path>,
+    /// `fields(key = argument, ...)`: span attributes from the function's arguments.
+    pub fields: Option<Vec<Field>>,
 }
 
 impl Parse for Args {
@@ -41,6 +91,29 @@ impl Parse for Args {
                     ));
                 }
                 args.name = Some(value);
+            } else if lookahead.peek(kw::fields) {
+                let key: kw::fields = input.parse()?;
+                if args.fields.is_some() {
+                    return Err(syn::Error::new(
+                        key.span,
+                        "`fields` is given more than once",
+                    ));
+                }
+                let content;
+                syn::parenthesized!(content in input);
+                let fields = content.parse_terminated(Field::parse, Token![,])?;
+                let mut seen: Vec<String> = Vec::new();
+                for field in &fields {
+                    let key = field.key.value();
+                    if seen.contains(&key) {
+                        return Err(syn::Error::new(
+                            field.key.span(),
+                            format!("the field `{key}` is given more than once"),
+                        ));
+                    }
+                    seen.push(key);
+                }
+                args.fields = Some(fields.into_iter().collect());
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 if args.krate.is_some() {
@@ -58,7 +131,9 @@ impl Parse for Args {
                 let unknown: syn::Ident = input.parse()?;
                 return Err(syn::Error::new(
                     unknown.span(),
-                    format!("unknown `llm_trace` argument `{unknown}`; expected `name` or `crate`"),
+                    format!(
+                        "unknown `llm_trace` argument `{unknown}`; expected `name`, `fields` or `crate`"
+                    ),
                 ));
             } else {
                 return Err(lookahead.error());

@@ -35,6 +35,65 @@ fn returns_impl_future(output: &ReturnType) -> bool {
     })
 }
 
+/// The names bound by the function's arguments.
+fn argument_names(item: &ItemFn) -> Vec<syn::Ident> {
+    fn collect(pattern: &syn::Pat, names: &mut Vec<syn::Ident>) {
+        match pattern {
+            syn::Pat::Ident(ident) => names.push(ident.ident.clone()),
+            syn::Pat::Reference(reference) => collect(&reference.pat, names),
+            syn::Pat::Tuple(tuple) => tuple.elems.iter().for_each(|p| collect(p, names)),
+            syn::Pat::TupleStruct(tuple) => tuple.elems.iter().for_each(|p| collect(p, names)),
+            syn::Pat::Struct(structure) => {
+                structure.fields.iter().for_each(|f| collect(&f.pat, names))
+            }
+            syn::Pat::Type(typed) => collect(&typed.pat, names),
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
+    for input in &item.sig.inputs {
+        if let syn::FnArg::Typed(typed) = input {
+            collect(&typed.pat, &mut names);
+        }
+    }
+    names
+}
+
+/// The closure building the `fields(...)` attributes, checked against the arguments.
+fn fields_closure(args: &Args, item: &ItemFn, private: &TokenStream) -> syn::Result<TokenStream> {
+    let Some(fields) = &args.fields else {
+        return Ok(quote!(&::std::vec::Vec::new));
+    };
+    let names = argument_names(item);
+    let mut values = Vec::with_capacity(fields.len());
+    for field in fields {
+        if !names.iter().any(|name| *name == field.value) {
+            let known = names
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let known = if known.is_empty() {
+                "it has none".to_owned()
+            } else {
+                format!("they are {known}")
+            };
+            return Err(syn::Error::new(
+                field.value.span(),
+                format!(
+                    "`{}` is not an argument of this function ({known})",
+                    field.value
+                ),
+            ));
+        }
+        let key = &field.key;
+        let value = &field.value;
+        // Spanned on the argument, so a value of the wrong type is reported there.
+        values.push(quote_spanned!(value.span()=> #private::field(#key, &#value)));
+    }
+    Ok(quote!(&|| ::std::vec![#(#values),*]))
+}
+
 /// Expands `#[llm_trace(args)] item`.
 pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     if let Some(constness) = &item.sig.constness {
@@ -70,6 +129,8 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let future = syn::Ident::new("__llm_trace_future", mixed);
     let private = quote!(#krate::__private);
     let line = quote_spanned!(ident.span()=> ::core::line!());
+    let fields = fields_closure(&args, &item, &private)?;
+    let cx = syn::Ident::new("__llm_trace_cx", mixed);
 
     let prelude = quote! {
         #[allow(unused_imports)]
@@ -86,16 +147,17 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let body = match shape {
         Shape::Sync => quote! {
             #prelude
-            let #scope = #private::FnScope::enter(&#meta);
+            let #scope = #private::FnScope::enter_with(&#meta, #fields);
             #block
         },
         Shape::Async => quote! {
             #prelude
-            #private::FnFuture::new(#private::start_fn(&#meta), async move #block).await
+            let #cx = #private::start_fn_with(&#meta, #fields);
+            #private::FnFuture::new(#cx, async move #block).await
         },
         Shape::ReturnsFuture => quote! {
             #prelude
-            let #scope = #private::FnScope::enter(&#meta);
+            let #scope = #private::FnScope::enter_with(&#meta, #fields);
             #[allow(clippy::redundant_closure_call)]
             let #future = (|| #block)();
             #scope.into_future(#future)

@@ -4,11 +4,13 @@
 use std::borrow::Cow;
 
 use llm_trace_core::opentelemetry::{Array, KeyValue, StringValue, Value};
-use llm_trace_core::provider::{Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage};
+use llm_trace_core::provider::{
+    InputContent, Message, Operation, Part, Provider, RequestInfo, ResponseInfo, TracedCall, Usage,
+};
 use llm_trace_core::semconv;
 use llm_trace_core::stream::{ChunkCount, TracedStreamCall};
 use mistralai_client::v1::chat::{
-    ChatMessage, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
+    ChatMessage, ChatMessageRole, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
 };
 use mistralai_client::v1::chat_stream::ChatStreamChunk;
 use mistralai_client::v1::constants::{EmbedModel, Model};
@@ -123,6 +125,65 @@ fn api_error_description(error: &ApiError) -> Cow<'static, str> {
     Cow::Owned(message.to_owned())
 }
 
+/// A message's parts: its text (when not empty) and its tool calls. mistralai-client 0.14
+/// keeps no tool call ids.
+fn message_parts(message: &ChatMessage) -> Vec<Part> {
+    let mut parts = Vec::new();
+    if !message.content.is_empty() {
+        parts.push(Part::Text(message.content.clone()));
+    }
+    for call in message.tool_calls.iter().flatten() {
+        parts.push(Part::ToolCall {
+            id: None,
+            name: call.function.name.clone(),
+            arguments: Some(call.function.arguments.clone()),
+        });
+    }
+    parts
+}
+
+/// A tool definition in the conventions' flat form: `{type, name, description, parameters}`.
+fn tool_definition(tool: &mistralai_client::v1::tool::Tool) -> Option<serde_json::Value> {
+    let serde_json::Value::Object(mut tool) = serde_json::to_value(tool).ok()? else {
+        return None;
+    };
+    let function = tool.remove("function");
+    if let Some(serde_json::Value::Object(function)) = function {
+        tool.extend(function);
+    }
+    Some(serde_json::Value::Object(tool))
+}
+
+fn chat_input(messages: &[ChatMessage], params: Option<&ChatParams>) -> InputContent {
+    let mut content = InputContent::default();
+    for message in messages {
+        match message.role {
+            ChatMessageRole::System => content.system.extend(message_parts(message)),
+            ChatMessageRole::Tool => content.messages.push(Message {
+                role: Cow::Borrowed("tool"),
+                parts: vec![Part::ToolCallResponse {
+                    id: None,
+                    response: message.content.clone(),
+                }],
+                finish_reason: None,
+            }),
+            ChatMessageRole::User | ChatMessageRole::Assistant => content.messages.push(Message {
+                role: Cow::Borrowed(if message.role == ChatMessageRole::User {
+                    "user"
+                } else {
+                    "assistant"
+                }),
+                parts: message_parts(message),
+                finish_reason: None,
+            }),
+        }
+    }
+    if let Some(tools) = params.and_then(|p| p.tools.as_ref()) {
+        content.tools = tools.iter().filter_map(tool_definition).collect();
+    }
+    content
+}
+
 impl TracedCall for Chat {
     type Provider = MistralAi;
     type Args = ChatArgs;
@@ -196,6 +257,22 @@ impl TracedCall for Chat {
     fn error_description(error: &ApiError) -> Cow<'static, str> {
         api_error_description(error)
     }
+
+    fn input_content((_, messages, params): &ChatArgs) -> InputContent {
+        chat_input(messages, params.as_ref())
+    }
+
+    fn output_content(response: &ChatResponse) -> Vec<Message> {
+        response
+            .choices
+            .iter()
+            .map(|choice| Message {
+                role: Cow::Borrowed("assistant"),
+                parts: message_parts(&choice.message),
+                finish_reason: Some(finish_reason(&choice.finish_reason)),
+            })
+            .collect()
+    }
 }
 
 impl TracedCall for Embeddings {
@@ -248,6 +325,18 @@ impl TracedCall for Embeddings {
     fn error_description(error: &ApiError) -> Cow<'static, str> {
         api_error_description(error)
     }
+
+    /// The texts to embed, as one user message with a text part each.
+    fn input_content((_, inputs, _): &EmbeddingsArgs) -> InputContent {
+        InputContent {
+            messages: vec![Message {
+                role: Cow::Borrowed("user"),
+                parts: inputs.iter().cloned().map(Part::Text).collect(),
+                finish_reason: None,
+            }],
+            ..InputContent::default()
+        }
+    }
 }
 
 impl TracedStreamCall for ChatStream {
@@ -280,6 +369,14 @@ impl TracedStreamCall for ChatStream {
             }
         }
         count
+    }
+
+    fn append_text(chunks: &Vec<ChatStreamChunk>, text: &mut String) {
+        for chunk in chunks {
+            for choice in &chunk.choices {
+                text.push_str(&choice.delta.content);
+            }
+        }
     }
 }
 

@@ -164,6 +164,10 @@ pub(crate) fn install(
         pricing::set_active(table);
     }
     llm_trace_core::content::set_capture_mode(settings.capture);
+    llm_trace_core::content::set_content_policy(llm_trace_core::content::ContentPolicy {
+        max_length: settings.max_content_length,
+        redactor: builder.redactor.take(),
+    });
 
     if !builder.replace_global && !llm_trace_core::tracer::global_provider_is_noop() {
         log::info!(

@@ -66,8 +66,18 @@ mod otlp_http;
 mod settings;
 
 pub use init::{builder, init, Telemetry};
-pub use llm_trace_core::content::CaptureMode;
+pub use llm_trace_core::attributes::{FieldValue, Scope};
+pub use llm_trace_core::content::{CaptureMode, RedactionError};
 pub use llm_trace_core::metrics::{clear_meter_provider, set_meter_provider};
+/// Content capture settings (normally set by [`init`] and [`builder`]).
+pub mod content {
+    pub use llm_trace_core::content::{
+        capture_mode, content_policy, set_capture_mode, set_content_policy, CaptureMode,
+        ContentPolicy, RedactionError, Redactor, GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES,
+        GEN_AI_SYSTEM_INSTRUCTIONS, GEN_AI_TOOL_DEFINITIONS, OPERATION_DETAILS_EVENT,
+        REDACTION_FAILED,
+    };
+}
 pub use llm_trace_core::pricing;
 pub use llm_trace_core::provider;
 pub use llm_trace_core::semconv;
@@ -98,6 +108,11 @@ pub use llm_trace_core::{declare_calls, declare_client};
 ///
 /// Arguments:
 /// - `name = "..."`: the span name (default: the function's name);
+/// - `fields(key = argument, ...)`: attributes from the function's arguments, set on its
+///   span and on every span under it (its calls, nested annotated functions) — e.g.
+///   `fields(gen_ai.conversation.id = session, user.id = user)`; a name that is not an
+///   argument is a compile error on that name. Values are strings, numbers, bools or
+///   `Option`s of those ([`FieldValue`]); [`Scope`] sets such attributes at run time;
 /// - `crate = path`: where this crate is, when it is renamed in `Cargo.toml`.
 ///
 /// ```
@@ -105,8 +120,8 @@ pub use llm_trace_core::{declare_calls, declare_client};
 /// use llm_trace::llm_trace;
 /// use mistralai_client::v1::{client::Client, constants::EmbedModel, error::ApiError};
 ///
-/// #[llm_trace(name = "embed_docs")]
-/// async fn embed(client: &Client, docs: Vec<String>) -> Result<usize, ApiError> {
+/// #[llm_trace(name = "embed_docs", fields(gen_ai.conversation.id = session))]
+/// async fn embed(client: &Client, session: &str, docs: Vec<String>) -> Result<usize, ApiError> {
 ///     let response = client.embeddings_async(EmbedModel::MistralEmbed, docs, None).await?;
 ///     Ok(response.data.len())
 /// }
@@ -159,8 +174,11 @@ macro_rules! untraced {
 /// Not public API: what the macros' generated code names.
 #[doc(hidden)]
 pub mod __private {
+    pub use llm_trace_core::attributes::field;
     pub use llm_trace_core::call::CallStart;
-    pub use llm_trace_core::function::{start as start_fn, FnFuture, FnMeta, FnScope};
+    pub use llm_trace_core::function::{
+        start as start_fn, start_with as start_fn_with, FnFuture, FnMeta, FnScope,
+    };
     pub use llm_trace_core::probe::{probe, EndpointProbe, Probe};
 
     /// The kind traits of every enabled provider, and the fallbacks.

@@ -33,6 +33,8 @@ pub mod env {
     /// Message content capture: `true`, `false`, `NO_CONTENT`, `SPAN_ONLY`, `EVENT_ONLY`,
     /// `SPAN_AND_EVENT`.
     pub const CAPTURE_MESSAGE_CONTENT: &str = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT";
+    /// The longest piece of captured content kept, in bytes.
+    pub const MAX_CONTENT_LENGTH: &str = "LLM_TRACE_MAX_CONTENT_LENGTH";
     /// `true` turns metrics off.
     pub const DISABLE_METRICS: &str = "LLM_TRACE_DISABLE_METRICS";
     /// `true` exports each span as it ends instead of in batches.
@@ -287,6 +289,8 @@ pub struct Builder {
     pub(crate) disable_batch: Option<bool>,
     pub(crate) sampling: Option<Sampling>,
     pub(crate) capture: Option<CaptureMode>,
+    pub(crate) max_content_length: Option<usize>,
+    pub(crate) redactor: Option<llm_trace_core::content::Redactor>,
     pub(crate) pricing: Option<PathBuf>,
     pub(crate) replace_global: bool,
     pub(crate) console: Option<Box<dyn std::io::Write + Send>>,
@@ -400,6 +404,37 @@ impl Builder {
         self
     }
 
+    /// The longest piece of captured content kept, in bytes (else
+    /// `LLM_TRACE_MAX_CONTENT_LENGTH`, else no limit). Longer text is cut at a character
+    /// boundary and its part marked `"truncated": true`.
+    pub fn max_content_length(mut self, bytes: usize) -> Self {
+        self.max_content_length = Some(bytes);
+        self
+    }
+
+    /// A redaction hook applied to every piece of captured content (message text, tool
+    /// arguments and responses, embeddings inputs) before it is recorded. When it fails
+    /// (returns an error or panics), none of that call's content is recorded and the span
+    /// gets `llm_trace.content.redaction_failed = true`.
+    ///
+    /// ```no_run
+    /// # fn mask_emails(text: &str) -> String { text.to_owned() }
+    /// let _telemetry = llm_trace::builder()
+    ///     .capture_content(llm_trace::CaptureMode::SpanOnly)
+    ///     .redact(|text| Ok(mask_emails(text)))
+    ///     .init();
+    /// ```
+    pub fn redact<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(&str) -> Result<String, llm_trace_core::content::RedactionError>
+            + Send
+            + Sync
+            + 'static,
+    {
+        self.redactor = Some(std::sync::Arc::new(hook));
+        self
+    }
+
     /// A price table file merged over the compiled-in table (else `LLM_TRACE_PRICING`):
     /// llm-trace's TOML format, or OpenLIT's `pricing.json` (USD per 1K tokens).
     pub fn pricing_file(mut self, path: impl Into<PathBuf>) -> Self {
@@ -447,6 +482,7 @@ pub(crate) struct Settings {
     pub batch: bool,
     pub sampling: Sampling,
     pub capture: CaptureMode,
+    pub max_content_length: Option<usize>,
     /// The price table file and where its name came from.
     pub pricing: Option<(PathBuf, &'static str)>,
 }
@@ -569,6 +605,20 @@ impl Settings {
                 None => CaptureMode::NoContent,
             },
         };
+        let max_content_length = match builder.max_content_length {
+            Some(bytes) => Some(bytes),
+            None => var(env::MAX_CONTENT_LENGTH)
+                .map(|value| {
+                    value.trim().parse::<usize>().map_err(|_| {
+                        invalid(
+                            env::MAX_CONTENT_LENGTH,
+                            &value,
+                            "expected a number of bytes",
+                        )
+                    })
+                })
+                .transpose()?,
+        };
         let pricing = match &builder.pricing {
             Some(path) => Some((path.clone(), "the pricing file")),
             None => var(env::PRICING).map(|path| (PathBuf::from(path), env::PRICING)),
@@ -589,6 +639,7 @@ impl Settings {
             batch,
             sampling,
             capture,
+            max_content_length,
             pricing,
         })
     }
@@ -677,6 +728,7 @@ mod tests {
                 (env::CAPTURE_MESSAGE_CONTENT, "SPAN_AND_EVENT"),
                 (env::DISABLE_BATCH, "true"),
                 (env::PRICING, "/etc/prices.json"),
+                (env::MAX_CONTENT_LENGTH, "4096"),
             ],
         )
         .unwrap();
@@ -696,6 +748,7 @@ mod tests {
         assert_eq!(settings.sampling, Sampling::Ratio(0.25));
         assert_eq!(settings.capture, CaptureMode::SpanAndEvent);
         assert!(!settings.batch);
+        assert_eq!(settings.max_content_length, Some(4096));
         assert_eq!(
             settings.pricing,
             Some((PathBuf::from("/etc/prices.json"), env::PRICING))
@@ -865,6 +918,8 @@ mod tests {
         assert_eq!(variable, env::DISABLE_BATCH);
         let (variable, _, _) = error_of(Builder::default(), &[(env::DISABLE_METRICS, "2")]);
         assert_eq!(variable, env::DISABLE_METRICS);
+        let (variable, _, _) = error_of(Builder::default(), &[(env::MAX_CONTENT_LENGTH, "lots")]);
+        assert_eq!(variable, env::MAX_CONTENT_LENGTH);
 
         let message = resolve(Builder::default(), &[(env::TRACES_EXPORTER, "jaeger")])
             .unwrap_err()

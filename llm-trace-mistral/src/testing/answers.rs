@@ -36,8 +36,26 @@ pub fn answer_id(prefix: &str, sequence: u64) -> String {
     format!("{prefix}-{sequence:08x}")
 }
 
-/// A non-streamed chat completion.
-pub fn chat_completion(id: &str, model: &str, answer: &str, usage: (u32, u32)) -> Value {
+/// A non-streamed chat completion, with tool calls `(name, arguments)` if any.
+pub fn chat_completion(
+    id: &str,
+    model: &str,
+    answer: &str,
+    tool_calls: &[(String, String)],
+    usage: (u32, u32),
+) -> Value {
+    let mut message = json!({"role": "assistant", "content": answer});
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = tool_calls
+            .iter()
+            .map(|(name, arguments)| json!({"function": {"name": name, "arguments": arguments}}))
+            .collect();
+    }
+    let finish_reason = if tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
     json!({
         "id": id,
         "object": "chat.completion",
@@ -45,8 +63,8 @@ pub fn chat_completion(id: &str, model: &str, answer: &str, usage: (u32, u32)) -
         "model": model,
         "choices": [{
             "index": 0,
-            "message": {"role": "assistant", "content": answer},
-            "finish_reason": "stop"
+            "message": message,
+            "finish_reason": finish_reason
         }],
         "usage": {
             "prompt_tokens": usage.0,

@@ -147,7 +147,13 @@ async fn handle(request: Request<Incoming>, state: Arc<State>) -> Response<Body>
                     r#"{"id": "broken", "choices": ["#,
                 )
             } else {
-                json_response(&answers::chat_completion(&id, &model, &answer, usage))
+                json_response(&answers::chat_completion(
+                    &id,
+                    &model,
+                    &answer,
+                    &reply.tool_calls,
+                    usage,
+                ))
             }
         }
     }

@@ -46,6 +46,7 @@ pub struct Reply {
     pub(crate) delay: Duration,
     pub(crate) usage: Option<(u32, u32)>,
     pub(crate) answer: Option<String>,
+    pub(crate) tool_calls: Vec<(String, String)>,
     pub(crate) chunk_delay: Duration,
 }
 
@@ -72,6 +73,7 @@ impl Reply {
             delay: Duration::ZERO,
             usage: None,
             answer: None,
+            tool_calls: Vec::new(),
             chunk_delay: Duration::from_millis(2),
         }
     }
@@ -147,6 +149,16 @@ impl Reply {
     /// Answers with this text.
     pub fn with_answer(mut self, answer: impl Into<String>) -> Self {
         self.answer = Some(answer.into());
+        self
+    }
+
+    /// Answers (non-streamed chat) with a call of tool `name` with `arguments` (JSON text)
+    /// and `finish_reason: "tool_calls"`; the text is empty unless set.
+    pub fn with_tool_call(mut self, name: impl Into<String>, arguments: impl Into<String>) -> Self {
+        self.tool_calls.push((name.into(), arguments.into()));
+        if self.answer.is_none() {
+            self.answer = Some(String::new());
+        }
         self
     }
 }
