@@ -67,7 +67,7 @@ fn fields_closure(args: &Args, item: &ItemFn, private: &TokenStream) -> syn::Res
     let names = argument_names(item);
     let mut values = Vec::with_capacity(fields.len());
     for field in fields {
-        if !names.iter().any(|name| *name == field.value) {
+        if !names.contains(&field.value) {
             let known = names
                 .iter()
                 .map(|name| format!("`{name}`"))
