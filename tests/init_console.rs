@@ -46,6 +46,13 @@ fn console_output_for_people() {
         .console_writer(output.clone())
         .init()
         .unwrap();
+    let again = llm_trace::builder()
+        .console_writer(SharedBuffer::default())
+        .init();
+    assert!(
+        matches!(again, Err(llm_trace::InitError::AlreadyInitialized)),
+        "{again:?}"
+    );
     three_calls(&mistral_client(&server)).unwrap();
     telemetry.shutdown().unwrap();
 

@@ -1,6 +1,7 @@
 //! Setting up export from [`Settings`]: providers, exporters, resource, sampler, pricing.
 
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ use crate::console_metrics::ConsoleMetricsExporter;
 use crate::export_errors::{ReportingMetricExporter, ReportingSpanExporter};
 use crate::otlp_http::HeaderClient;
 use crate::settings::{Builder, ExporterKind, InitError, Protocol, Sampling, Settings};
+
+/// Whether a live [`Telemetry`] installed its providers.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
 
 /// The attribute key of the deployment environment.
 const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";
@@ -63,6 +67,7 @@ impl Telemetry {
         if tracer_provider.is_none() && meter_provider.is_none() {
             return Ok(());
         }
+        INSTALLED.store(false, Ordering::Release);
         // A shut-down provider is of no use to anyone: put the no-op ones back, so a
         // later `init` (or the application) can install fresh ones.
         if tracer_provider.is_some() {
@@ -153,6 +158,9 @@ pub(crate) fn install(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Telemetry, InitError> {
     let settings = Settings::resolve(&builder, env)?;
+    if INSTALLED.load(Ordering::Acquire) {
+        return Err(InitError::AlreadyInitialized);
+    }
 
     if let Some((path, source)) = &settings.pricing {
         let overrides = PricingTable::from_file(path).map_err(|error| InitError::Pricing {
@@ -201,6 +209,9 @@ pub(crate) fn install(
         tracer_provider(&settings, &mut exporters, resource.clone(), &sink, colour)?;
     let meter_provider = meter_provider(&settings, &mut exporters, resource, &sink)?;
 
+    if INSTALLED.swap(true, Ordering::AcqRel) {
+        return Err(InitError::AlreadyInitialized);
+    }
     llm_trace_core::tracer::set_tracer_provider(&tracer_provider);
     opentelemetry::global::set_tracer_provider(tracer_provider.clone());
     match &meter_provider {

@@ -65,6 +65,8 @@ pub enum InitError {
     },
     /// An exporter could not be built.
     Exporter(String),
+    /// `init` already installed telemetry and its guard is still alive.
+    AlreadyInitialized,
     /// Flushing or shutting down the exporters failed.
     Shutdown(String),
 }
@@ -79,6 +81,10 @@ impl fmt::Display for InitError {
             } => write!(f, "invalid {variable}={value:?}: {reason}"),
             InitError::Pricing { source, error } => write!(f, "{source}: {error}"),
             InitError::Exporter(reason) => write!(f, "cannot build the exporter: {reason}"),
+            InitError::AlreadyInitialized => write!(
+                f,
+                "llm-trace telemetry is already initialized: drop or shut down the first guard before calling init again"
+            ),
             InitError::Shutdown(reason) => write!(f, "telemetry shutdown failed: {reason}"),
         }
     }
