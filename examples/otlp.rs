@@ -13,35 +13,9 @@
 use std::error::Error;
 use std::time::Duration;
 
-use llm_trace::llm_trace;
-use llm_trace_mistral::testing::MockServer;
-use mistralai_client::v1::chat::ChatMessage;
-use mistralai_client::v1::client::Client;
-use mistralai_client::v1::constants::{EmbedModel, Model};
-use mistralai_client::v1::error::ApiError;
+mod shared;
 
-/// Asks for the best French painter, then embeds two sentences.
-#[llm_trace]
-fn ask_and_embed(client: &Client) -> Result<(String, usize), ApiError> {
-    let messages = vec![ChatMessage::new_user_message(
-        "Who is the best French painter? Answer in one short sentence.",
-    )];
-    let response = client.chat(Model::MistralSmallLatest, messages, None)?;
-    let answer = response
-        .choices
-        .first()
-        .map(|choice| choice.message.content.clone())
-        .unwrap_or_default();
-    let sentences = vec![
-        "Embed this sentence.".to_string(),
-        "As well as this one.".to_string(),
-    ];
-    let embeddings = client.embeddings(EmbedModel::MistralEmbed, sentences, None)?;
-    Ok((
-        answer,
-        embeddings.data.first().map_or(0, |d| d.embedding.len()),
-    ))
-}
+use shared::{ask_and_embed, connect};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut builder = llm_trace::builder()
@@ -60,18 +34,7 @@ fn main() -> Result<(), Box<dyn Error>> {
         endpoint.as_deref().unwrap_or("http://127.0.0.1:4318")
     );
 
-    let has_key = std::env::var("MISTRAL_API_KEY").is_ok_and(|key| !key.is_empty());
-    let (client, _server) = if has_key {
-        (Client::new(None, None, None, None)?, None)
-    } else {
-        let server = MockServer::start()?;
-        println!(
-            "MISTRAL_API_KEY is not set: using llm-trace's local Mistral-compatible server at {}",
-            server.endpoint()
-        );
-        let client = Client::new(Some("no-key".into()), Some(server.endpoint()), None, None)?;
-        (client, Some(server))
-    };
+    let (client, _server) = connect()?;
 
     let (answer, dimensions) = ask_and_embed(&client)?;
     println!("{answer}");

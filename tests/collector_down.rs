@@ -1,32 +1,16 @@
 //! A collector that is down never affects the program: calls return as before, one
 //! rate-limited warning, and exit is delayed at most by the export timeout.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use llm_trace::llm_trace;
 use llm_trace_mistral::testing::{MockServer, Reply};
+use llm_trace_tests::logs::capture_logs;
 use llm_trace_tests::mistral_client;
 use mistralai_client::v1::chat::ChatMessage;
 use mistralai_client::v1::client::Client;
 use mistralai_client::v1::constants::Model;
 use mistralai_client::v1::error::ApiError;
-
-struct Warnings(Mutex<Vec<String>>);
-
-impl log::Log for Warnings {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            self.0.lock().unwrap().push(record.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-static WARNINGS: Warnings = Warnings(Mutex::new(Vec::new()));
 
 #[llm_trace]
 fn ask(client: &Client) -> Result<String, ApiError> {
@@ -39,8 +23,7 @@ fn ask(client: &Client) -> Result<String, ApiError> {
 
 #[test]
 fn a_dead_collector_costs_one_warning_and_a_bounded_exit() {
-    log::set_logger(&WARNINGS).unwrap();
-    log::set_max_level(log::LevelFilter::Warn);
+    let logs = capture_logs();
     let dead_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
@@ -67,24 +50,17 @@ fn a_dead_collector_costs_one_warning_and_a_bounded_exit() {
     let _ = result;
     assert!(exit < Duration::from_secs(5), "shutdown took {exit:?}");
 
-    let warnings: Vec<String> = WARNINGS
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|w| w.contains("exporting"))
-        .cloned()
-        .collect();
+    let warnings = logs.warnings_with("exporting");
     assert_eq!(warnings.len(), 1, "one rate-limited warning: {warnings:#?}");
     assert!(
         warnings[0].contains("the program is not affected"),
         "{}",
         warnings[0]
     );
-    for warning in WARNINGS.0.lock().unwrap().iter() {
+    for line in logs.lines() {
         assert!(
-            !warning.contains("never-logged"),
-            "header value leaked: {warning}"
+            !line.contains("never-logged"),
+            "header value leaked: {line}"
         );
     }
 }

@@ -1,14 +1,13 @@
 //! A second provider, declared outside llm-trace the way a provider crate would be, is
 //! traced by the unchanged macro: spans, server address, errors, and pricing.
 
-use std::sync::{Mutex, OnceLock};
-
 use llm_trace::llm_trace;
 use llm_trace::pricing::{self, ModelPrice, Price, PricingTable};
 use llm_trace::provider::Operation;
 #[allow(unused_imports)]
 use llm_trace_tests::fake::kinds::*;
 use llm_trace_tests::fake::{FakeClient, FakeError, FakeModel, FakeOptions, FakeResponse};
+use llm_trace_tests::logs::capture_logs;
 use llm_trace_tests::{
     assert_parent, attributes, attrs, capture, error_type, in_trace, one, spans,
 };
@@ -25,34 +24,10 @@ fn ask(client: &FakeClient) -> Result<FakeResponse, FakeError> {
     )
 }
 
-struct Warnings(Mutex<Vec<String>>);
-
-impl log::Log for Warnings {
-    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= log::Level::Warn
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
-            self.0.lock().unwrap().push(record.args().to_string());
-        }
-    }
-    fn flush(&self) {}
-}
-
-fn warnings() -> &'static Warnings {
-    static WARNINGS: OnceLock<&'static Warnings> = OnceLock::new();
-    WARNINGS.get_or_init(|| {
-        let logger: &'static Warnings = Box::leak(Box::new(Warnings(Mutex::new(Vec::new()))));
-        log::set_logger(logger).unwrap();
-        log::set_max_level(log::LevelFilter::Warn);
-        logger
-    })
-}
-
 #[test]
 fn unknown_model_gets_no_cost_and_one_warning_then_an_override_prices_it() {
     capture();
-    let warnings = warnings();
+    let logs = capture_logs();
     let client = FakeClient::new();
 
     let (trace, result) = in_trace(|| {
@@ -83,14 +58,7 @@ fn unknown_model_gets_no_cost_and_one_warning_then_an_override_prices_it() {
             "no gen_ai.usage.cost for an unknown model, never 0"
         );
     }
-    let logged: Vec<String> = warnings
-        .0
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|w| w.contains("fake-small"))
-        .cloned()
-        .collect();
+    let logged = logs.warnings_with("fake-small");
     assert_eq!(logged.len(), 1, "one warning for two calls: {logged:?}");
 
     // Price it: the next call carries a cost.

@@ -2,12 +2,11 @@
 //! Mistral API key and the OTLP header value appear in no exported byte (spans, events,
 //! metrics) and no log line.
 
-use std::sync::Mutex;
-
 use futures_util::StreamExt;
 use llm_trace::llm_trace;
 use llm_trace::CaptureMode;
 use llm_trace_mistral::testing::{MockServer, Reply};
+use llm_trace_tests::logs::capture_logs;
 use llm_trace_tests::otlp_receiver::OtlpReceiver;
 use mistralai_client::v1::chat::ChatMessage;
 use mistralai_client::v1::client::Client;
@@ -16,25 +15,6 @@ use mistralai_client::v1::error::ApiError;
 
 const API_KEY: &str = "sk-live-SECRET-KEY-0001";
 const HEADER_VALUE: &str = "hdr-SECRET-VALUE-0002";
-
-struct AllLogs(Mutex<Vec<String>>);
-
-impl log::Log for AllLogs {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        self.0.lock().unwrap().push(format!(
-            "{} {} {}",
-            record.level(),
-            record.target(),
-            record.args()
-        ));
-    }
-    fn flush(&self) {}
-}
-
-static LOGS: AllLogs = AllLogs(Mutex::new(Vec::new()));
 
 fn question() -> Vec<ChatMessage> {
     vec![ChatMessage::new_user_message(
@@ -68,8 +48,7 @@ async fn everything(client: &Client, dead: &Client, user: &str) -> Result<(), Ap
 
 #[test]
 fn no_exported_byte_or_log_line_carries_a_secret() {
-    log::set_logger(&LOGS).unwrap();
-    log::set_max_level(log::LevelFilter::Trace);
+    let logs = capture_logs();
     let receiver = OtlpReceiver::start();
     let server = MockServer::start().unwrap();
     server.enqueue(Reply::ok());
@@ -129,8 +108,9 @@ fn no_exported_byte_or_log_line_carries_a_secret() {
         "the OTLP header value reached the collector"
     );
 
-    let logs = LOGS.0.lock().unwrap();
-    for line in logs.iter() {
+    let lines = logs.lines();
+    assert!(!lines.is_empty(), "the logs were captured");
+    for line in &lines {
         assert!(!line.contains(API_KEY), "API key in a log line: {line}");
         assert!(
             !line.contains(HEADER_VALUE),

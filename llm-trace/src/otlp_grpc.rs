@@ -160,17 +160,22 @@ fn metadata(settings: &Settings, env_names: &[String]) -> Result<Metadata, InitE
     Ok(Metadata { remove, set })
 }
 
+/// The runtime's handle: tonic exporters must be built inside it.
+fn handle(runtime: &GrpcRuntime) -> Result<tokio::runtime::Handle, InitError> {
+    runtime
+        .0
+        .as_ref()
+        .map(|r| r.handle().clone())
+        .ok_or_else(|| InitError::Exporter("the gRPC runtime is gone".into()))
+}
+
 /// The OTLP/gRPC span exporter.
 pub(crate) fn span_exporter(
     settings: &Settings,
     env_names: &[String],
     runtime: &Arc<GrpcRuntime>,
 ) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, InitError> {
-    let handle = runtime
-        .0
-        .as_ref()
-        .map(|r| r.handle().clone())
-        .ok_or_else(|| InitError::Exporter("the gRPC runtime is gone".into()))?;
+    let handle = handle(runtime)?;
     let _entered = handle.enter();
     let inner = opentelemetry_otlp::SpanExporter::builder()
         .with_tonic()
@@ -191,11 +196,7 @@ pub(crate) fn metric_exporter(
     env_names: &[String],
     runtime: &Arc<GrpcRuntime>,
 ) -> Result<OnRuntime<opentelemetry_otlp::MetricExporter>, InitError> {
-    let handle = runtime
-        .0
-        .as_ref()
-        .map(|r| r.handle().clone())
-        .ok_or_else(|| InitError::Exporter("the gRPC runtime is gone".into()))?;
+    let handle = handle(runtime)?;
     let _entered = handle.enter();
     let inner = opentelemetry_otlp::MetricExporter::builder()
         .with_tonic()

@@ -18,10 +18,10 @@ use llm_trace::provider::Operation;
 #[allow(unused_imports)]
 use llm_trace_tests::fake::kinds::*;
 use llm_trace_tests::fake::{FakeClient, FakeModel, FakeOptions, FakeResponse};
+use llm_trace_tests::Discard;
 use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanData, SpanExporter};
+use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 fn plain(client: &FakeClient) -> FakeResponse {
     let options = Some(FakeOptions {
@@ -69,17 +69,6 @@ fn response_attributes(response: &FakeResponse) -> [KeyValue; 3] {
         ),
         KeyValue::new("gen_ai.usage.cost", 0.0000028),
     ]
-}
-
-/// Drops every span: measures llm-trace and the SDK, not an exporter.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
 }
 
 fn overhead(c: &mut Criterion) {

@@ -17,20 +17,9 @@ use futures_util::Stream;
 #[allow(unused_imports)]
 use llm_trace_tests::fake::kinds::*;
 use llm_trace_tests::fake::{FakeClient, FakeModel, FakeOptions};
+use llm_trace_tests::Discard;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData, SpanExporter};
-
-/// Drops every span.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
+use opentelemetry_sdk::trace::SdkTracerProvider;
 
 fn ready<F: std::future::Future>(future: F) -> F::Output {
     let mut future = pin!(future);

@@ -13,6 +13,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 
 pub mod alloc_counter;
 pub mod fake;
+pub mod logs;
 pub mod otlp_receiver;
 
 /// A mistralai-client `Client` talking to the local server, without retries.
@@ -208,4 +209,16 @@ pub fn normalize_durations(text: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// A span exporter that drops every span: for measuring llm-trace and the SDK, not an
+/// exporter.
+#[derive(Debug)]
+pub struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> opentelemetry_sdk::error::OTelSdkResult {
+        std::hint::black_box(batch);
+        Ok(())
+    }
 }

@@ -122,8 +122,8 @@ impl OtlpReceiver {
         }
     }
 
-    /// All spans of all trace exports.
-    pub fn spans(&self) -> Vec<Span> {
+    /// Every trace export, decoded.
+    fn trace_exports(&self) -> Vec<opentelemetry_proto::tonic::trace::v1::ResourceSpans> {
         self.received()
             .iter()
             .filter(|r| r.path == "/v1/traces")
@@ -132,6 +132,13 @@ impl OtlpReceiver {
                     .expect("a protobuf trace export")
                     .resource_spans
             })
+            .collect()
+    }
+
+    /// All spans of all trace exports.
+    pub fn spans(&self) -> Vec<Span> {
+        self.trace_exports()
+            .into_iter()
             .flat_map(|rs| rs.scope_spans)
             .flat_map(|ss| ss.spans)
             .collect()
@@ -139,14 +146,8 @@ impl OtlpReceiver {
 
     /// The resource attributes of the trace exports.
     pub fn trace_resource(&self) -> BTreeMap<String, String> {
-        self.received()
-            .iter()
-            .filter(|r| r.path == "/v1/traces")
-            .flat_map(|r| {
-                ExportTraceServiceRequest::decode(r.body.clone())
-                    .expect("a protobuf trace export")
-                    .resource_spans
-            })
+        self.trace_exports()
+            .into_iter()
             .filter_map(|rs| rs.resource)
             .flat_map(|resource| resource.attributes)
             .map(|kv| (kv.key.clone(), value_text(kv.value.as_ref())))
