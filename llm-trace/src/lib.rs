@@ -69,6 +69,8 @@ pub use init::{builder, init, Telemetry};
 pub use llm_trace_core::attributes::{FieldValue, Scope};
 pub use llm_trace_core::content::{CaptureMode, RedactionError};
 pub use llm_trace_core::metrics::{clear_meter_provider, set_meter_provider};
+/// An attribute: a key and a value (re-exported from `opentelemetry`).
+pub use opentelemetry::KeyValue;
 /// Content capture settings (normally set by [`init`] and [`builder`]).
 pub mod content {
     pub use llm_trace_core::content::{
