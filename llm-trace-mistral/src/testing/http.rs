@@ -190,7 +190,10 @@ fn stream_response(
                     Some("stop"),
                     Some(usage),
                 );
-                let middle = event.len() / 2;
+                let mut middle = event.len() / 2;
+                while !event.is_char_boundary(middle) {
+                    middle -= 1;
+                }
                 events.push(Ok(Bytes::from(event[..middle].to_owned())));
                 event[middle..].to_owned()
             }
