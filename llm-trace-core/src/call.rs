@@ -18,7 +18,7 @@ use crate::metrics::{self, CallMetrics, Instruments};
 use crate::pricing;
 use crate::provider::{Operation, Provider, ResponseInfo, TracedCall};
 use crate::semconv;
-use crate::server::ServerAddress;
+use crate::server::server_attributes;
 use crate::tracer;
 
 /// The start of a call's span, handed to the call by generated code.
@@ -240,15 +240,12 @@ impl CallStart {
 
 impl Pending {
     fn start(self, endpoint: Option<&str>) -> Option<Started> {
-        let address = endpoint.and_then(|e| ServerAddress::parse(e, self.default_port));
+        let address = endpoint.and_then(|e| server_attributes(e, self.default_port));
         let server: Vec<KeyValue> = match address {
-            Some(address) => {
-                let host: Arc<str> = Arc::from(address.host);
-                vec![
-                    KeyValue::new(semconv::SERVER_ADDRESS, host),
-                    KeyValue::new(semconv::SERVER_PORT, i64::from(address.port)),
-                ]
-            }
+            Some((host, port)) => vec![
+                KeyValue::new(semconv::SERVER_ADDRESS, host),
+                KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
+            ],
             None => Vec::new(),
         };
         let mut content = None;

@@ -1,5 +1,7 @@
 //! `server.address` and `server.port` from a client's endpoint URL.
 
+use std::sync::{Arc, OnceLock, RwLock};
+
 /// The host and port of an endpoint URL such as `https://api.mistral.ai/v1`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerAddress {
@@ -59,6 +61,38 @@ impl ServerAddress {
     }
 }
 
+/// How many endpoints [`server_attributes`] remembers.
+const CACHE_SIZE: usize = 8;
+
+type Cache = RwLock<Vec<(Box<str>, Option<(Arc<str>, u16)>)>>;
+
+/// The host (shared) and port of `endpoint`, parsed once per endpoint: a process calls
+/// the same few endpoints over and over.
+pub fn server_attributes(endpoint: &str, default_port: u16) -> Option<(Arc<str>, u16)> {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Cache::default);
+    {
+        let entries = match cache.read() {
+            Ok(entries) => entries,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((_, parsed)) = entries.iter().find(|(known, _)| &**known == endpoint) {
+            return parsed.clone();
+        }
+    }
+    let parsed = ServerAddress::parse(endpoint, default_port)
+        .map(|address| (Arc::<str>::from(address.host), address.port));
+    let mut entries = match cache.write() {
+        Ok(entries) => entries,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if entries.len() >= CACHE_SIZE {
+        entries.remove(0);
+    }
+    entries.push((endpoint.into(), parsed.clone()));
+    parsed
+}
+
 #[cfg(test)]
 mod tests {
     use super::ServerAddress;
@@ -86,5 +120,18 @@ mod tests {
         assert_eq!(parse("http://host:notaport/"), None);
         assert_eq!(parse("https:///v1"), None);
         assert_eq!(parse(""), None);
+    }
+
+    #[test]
+    fn cached_parses_agree_with_fresh_ones() {
+        for round in 0..2 {
+            for n in 0..12u16 {
+                let endpoint = format!("http://host-{n}.example:{}/v1", 8000 + n);
+                let cached = super::server_attributes(&endpoint, 443).unwrap();
+                assert_eq!(&*cached.0, format!("host-{n}.example"), "round {round}");
+                assert_eq!(cached.1, 8000 + n);
+            }
+        }
+        assert_eq!(super::server_attributes("no host://", 443), None);
     }
 }
