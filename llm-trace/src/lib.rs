@@ -36,7 +36,8 @@
 //! # How calls are found
 //!
 //! The attribute looks for method calls named like a traced client method (`chat`,
-//! `chat_async`, `embeddings`, `embeddings_async`, with three arguments) anywhere in the
+//! `chat_async`, `chat_stream`, `embeddings`, `embeddings_async`, with three arguments)
+//! anywhere in the
 //! body — also in closures and async blocks, through `client`, `&client`, `self.client`,
 //! `Arc<Client>`, followed by `?` or `.await` — and asks the compiler whether their
 //! argument and result types are those of a supported client. A user type with its own
@@ -46,6 +47,14 @@
 //! whose argument or result types are generic parameters are not seen. Wrap such a call
 //! in [`traced!`] to trace it (a compile error tells you when it is not a supported call);
 //! wrap a call in [`untraced!`] to keep it out of the trace.
+//!
+//! # Setup, content and context
+//!
+//! [`init`] installs console output, or OTLP export when `OTEL_EXPORTER_OTLP_ENDPOINT` is
+//! set; [`builder`] has every option (each with its environment variable). Prompts and
+//! answers are recorded only when capture is turned on ([`CaptureMode`]), through an
+//! optional redaction hook. `#[llm_trace(fields(...))]` and [`Scope`] add attributes such
+//! as `gen_ai.conversation.id` to a function's span and every span under it.
 //!
 //! # Cost and overhead
 //!
