@@ -16,6 +16,21 @@ enum Shape {
     Async,
     /// A sync function returning `impl Future`: the returned future carries the span.
     ReturnsFuture,
+    /// A sync function returning `Pin<Box<dyn Future ...>>` (what `#[async_trait]` makes
+    /// of an `async fn`): the returned future carries the span, boxed again.
+    ReturnsBoxedFuture,
+}
+
+/// Whether trait bounds name `Future`.
+fn bounds_name_future<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) -> bool {
+    bounds.any(|bound| match bound {
+        TypeParamBound::Trait(trait_bound) => trait_bound
+            .path
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "Future"),
+        _ => false,
+    })
 }
 
 fn returns_impl_future(output: &ReturnType) -> bool {
@@ -25,14 +40,40 @@ fn returns_impl_future(output: &ReturnType) -> bool {
     let Type::ImplTrait(impl_trait) = &**ty else {
         return false;
     };
-    impl_trait.bounds.iter().any(|bound| match bound {
-        TypeParamBound::Trait(trait_bound) => trait_bound
-            .path
-            .segments
-            .last()
-            .is_some_and(|segment| segment.ident == "Future"),
-        _ => false,
-    })
+    bounds_name_future(impl_trait.bounds.iter())
+}
+
+/// The single generic type argument of a path segment, e.g. `T` of `Pin<T>`.
+fn only_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
+    let syn::PathArguments::AngleBracketed(arguments) = &segment.arguments else {
+        return None;
+    };
+    let mut types = arguments.args.iter().filter_map(|argument| match argument {
+        syn::GenericArgument::Type(ty) => Some(ty),
+        _ => None,
+    });
+    let first = types.next()?;
+    types.next().is_none().then_some(first)
+}
+
+/// `Pin<Box<dyn Future<Output = T> + ...>>`, as `#[async_trait]` writes it.
+fn returns_boxed_future(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::Path(pin) = &**ty else {
+        return false;
+    };
+    let Some(pin) = pin.path.segments.last().filter(|s| s.ident == "Pin") else {
+        return false;
+    };
+    let Some(Type::Path(boxed)) = only_type_argument(pin) else {
+        return false;
+    };
+    let Some(boxed) = boxed.path.segments.last().filter(|s| s.ident == "Box") else {
+        return false;
+    };
+    matches!(only_type_argument(boxed), Some(Type::TraitObject(object)) if bounds_name_future(object.bounds.iter()))
 }
 
 /// The names bound by the function's arguments.
@@ -107,6 +148,8 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         Shape::Async
     } else if returns_impl_future(&item.sig.output) {
         Shape::ReturnsFuture
+    } else if returns_boxed_future(&item.sig.output) {
+        Shape::ReturnsBoxedFuture
     } else {
         Shape::Sync
     };
@@ -161,6 +204,13 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             #[allow(clippy::redundant_closure_call)]
             let #future = (|| #block)();
             #scope.into_future(#future)
+        },
+        Shape::ReturnsBoxedFuture => quote! {
+            #prelude
+            let #scope = #private::FnScope::enter_with(&#meta, #fields);
+            #[allow(clippy::redundant_closure_call)]
+            let #future = (|| #block)();
+            ::std::boxed::Box::pin(#scope.into_future(#future))
         },
     };
 

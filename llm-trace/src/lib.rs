@@ -113,8 +113,9 @@ pub use llm_trace_core::{declare_calls, declare_client};
 /// call in the body gets a CLIENT span under it (see the [crate docs](crate)).
 ///
 /// Works on free functions, `async fn`, methods (`&self`, `&mut self`, `self`), generic
-/// functions, and functions returning `Result`, `impl Trait` or `impl Future` (the
-/// span then lasts until the returned future completes). Async functions keep their
+/// functions, and functions returning `Result`, `impl Trait`, `impl Future` or
+/// `Pin<Box<dyn Future>>` — so also under `#[async_trait]` — (the span then lasts until
+/// the returned future completes). Async functions keep their
 /// future `Send` when the body's is: no context guard is held across `.await`.
 ///
 /// Arguments:

@@ -2,6 +2,7 @@
 #![deny(warnings)]
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use llm_trace::llm_trace;
@@ -43,6 +44,38 @@ fn returns_impl_future(client: Arc<Client>) -> impl Future<Output = usize> + Sen
             .await;
         response.map(|r| r.data.len()).unwrap_or(0)
     }
+}
+
+async fn pick(client: &Client) -> &Client {
+    client
+}
+
+fn maybe(client: &Client) -> Option<&Client> {
+    Some(client)
+}
+
+#[llm_trace]
+async fn computed_receivers(client: &Client) -> Option<usize> {
+    // A receiver behind `.await`, and one behind `?`: evaluated once, before the call.
+    let first = pick(client)
+        .await
+        .chat_async(Model::MistralSmallLatest, vec![], None)
+        .await
+        .ok()?;
+    let second = maybe(client)?
+        .embeddings(EmbedModel::MistralEmbed, vec![first.id], None)
+        .ok()?;
+    Some(second.data.len())
+}
+
+#[llm_trace]
+fn boxed_future(client: Arc<Client>) -> Pin<Box<dyn Future<Output = usize> + Send>> {
+    Box::pin(async move {
+        let response = client
+            .embeddings_async(EmbedModel::MistralEmbed, vec![], None)
+            .await;
+        response.map(|r| r.data.len()).unwrap_or(0)
+    })
 }
 
 #[llm_trace]
@@ -115,7 +148,11 @@ fn main() {
     let future = returns_impl_future(Arc::clone(&client));
     assert_send(&future);
     drop(future);
+    let future = boxed_future(Arc::clone(&client));
+    assert_send(&future);
+    drop(future);
     let _ = (free, generic::<Arc<Client>, u8>, returns_impl_trait, early_return);
+    let _ = computed_receivers;
     let _ = (Service::by_ref, Service::by_mut, Service::by_value, Service::by_ref_async);
     let _ = (<Client as Assistant>::default_method, renamed::with_renamed_crate);
 }
