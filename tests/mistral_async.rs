@@ -172,10 +172,7 @@ async fn twenty_concurrent_chat_calls_in_one_task_each_have_the_right_parent() {
     let functions: Vec<_> = spans.iter().filter(|s| s.name == "chat_once").collect();
     assert_eq!(functions.len(), 20);
     for function in &functions {
-        let children: Vec<_> = spans
-            .iter()
-            .filter(|s| s.parent_span_id == function.span_context.span_id())
-            .collect();
+        let children = llm_trace_tests::children(&spans, function);
         assert_eq!(children.len(), 1);
         assert_eq!(children[0].name, "chat mistral-small-latest");
     }
@@ -384,4 +381,38 @@ async fn traced_works_inside_join_and_lookalike_async_methods_are_left_alone() {
     let function = one(&spans, "both");
     assert_parent(one(&spans, "chat mistral-small-latest"), function);
     assert_parent(one(&spans, "chat mistral-large-latest"), function);
+}
+
+#[tokio::test]
+async fn scoped_attributes_follow_async_work_across_awaits() {
+    capture();
+    let server = MockServer::start().unwrap();
+    server.enqueue(Reply::ok().with_delay(Duration::from_millis(10)));
+    let client = client(&server);
+
+    #[llm_trace]
+    async fn embed(client: &Client) -> Result<usize, ApiError> {
+        tokio::task::yield_now().await;
+        let response = client
+            .embeddings_async(EmbedModel::MistralEmbed, vec!["x".into()], None)
+            .await?;
+        Ok(response.data.len())
+    }
+
+    // A scope captures the context it is made in: here, the test's root span.
+    let (trace, result) = in_trace_async(async {
+        llm_trace::Scope::new([llm_trace::KeyValue::new("gen_ai.conversation.id", "c-9")])
+            .run_async(embed(&client))
+            .await
+    })
+    .await;
+    assert_eq!(result.unwrap(), 1);
+    let spans = spans(trace);
+    for name in ["embed", "embeddings mistral-embed"] {
+        assert_eq!(
+            attributes(one(&spans, name))["gen_ai.conversation.id"],
+            "c-9".into(),
+            "{name}"
+        );
+    }
 }

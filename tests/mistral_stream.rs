@@ -313,10 +313,7 @@ async fn fifty_concurrent_streams_each_have_their_own_span_and_parent() {
     let functions: Vec<_> = spans.iter().filter(|s| s.name == "consume").collect();
     assert_eq!(functions.len(), 50);
     for function in &functions {
-        let children: Vec<_> = spans
-            .iter()
-            .filter(|s| s.parent_span_id == function.span_context.span_id())
-            .collect();
+        let children = llm_trace_tests::children(&spans, function);
         assert_eq!(children.len(), 1);
         let chat = attributes(children[0]);
         // Each stream span carries its own stream's usage.

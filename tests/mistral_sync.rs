@@ -325,10 +325,7 @@ fn methods_and_receivers_through_arc_ref_and_field() {
     );
     for function in ["ask_via_self", "ask_mut", "ask_owned"] {
         let parent = one(&spans, function);
-        let children: Vec<_> = spans
-            .iter()
-            .filter(|s| s.parent_span_id == parent.span_context.span_id())
-            .collect();
+        let children = llm_trace_tests::children(&spans, parent);
         assert_eq!(children.len(), 1, "{function}");
         assert_eq!(children[0].name, "chat mistral-small-latest");
         // The endpoint was read through `Arc<Client>` / `&Arc<Client>`.

@@ -14,16 +14,8 @@ use opentelemetry::{Context, KeyValue, Value};
 #[derive(Clone, Debug, Default)]
 pub struct ContextAttributes(pub Arc<Vec<KeyValue>>);
 
-/// The attributes of the current context (empty when none).
-pub fn current() -> Option<Arc<Vec<KeyValue>>> {
-    Context::map_current(|cx| cx.get::<ContextAttributes>().map(|a| Arc::clone(&a.0)))
-}
-
 /// `cx` carrying `extra` on top of its own attributes (a key given again is replaced).
 pub fn with_attributes(cx: &Context, extra: Vec<KeyValue>) -> Context {
-    if extra.is_empty() {
-        return cx.clone();
-    }
     let mut merged: Vec<KeyValue> = cx
         .get::<ContextAttributes>()
         .map(|a| a.0.as_ref().clone())
@@ -53,7 +45,8 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// A scope adding `attributes` to those of the current context.
+    /// A scope adding `attributes` to those of the current context, which it captures:
+    /// make it where the work would run (inside the traced code, not before it).
     pub fn new(attributes: impl IntoIterator<Item = KeyValue>) -> Self {
         let extra: Vec<KeyValue> = attributes.into_iter().collect();
         Scope {

@@ -150,8 +150,7 @@ impl CallStart {
     /// allocation-free when neither can record.
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, attach: bool, stream: bool) -> Self {
         let source = tracer::source_state();
-        let span_may_record =
-            Context::map_current(|parent| tracer::may_record_from(parent, source));
+        let span_may_record = Context::map_current(|parent| tracer::may_record(parent, source));
         let instruments = metrics::instruments(source);
         if !span_may_record && instruments.is_none() {
             return CallStart::disabled();
@@ -159,22 +158,15 @@ impl CallStart {
         let info = C::request_info(args);
         let provider = <C::Provider as Provider>::NAME;
         let span = span_may_record.then(|| {
+            let parent = Context::current();
             let mut attributes = Vec::with_capacity(16);
-            attributes.push(KeyValue::new(
-                semconv::GEN_AI_OPERATION_NAME,
-                C::OPERATION.as_str(),
-            ));
-            attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider));
-            attributes.push(KeyValue::new(
-                semconv::GEN_AI_REQUEST_MODEL,
-                cow_value(info.model.clone()),
-            ));
+            attributes.extend(base_attributes(C::OPERATION, provider, info.model.clone()));
             C::request_attributes(args, &mut attributes);
             if stream {
                 attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
             }
-            if let Some(inherited) = crate::attributes::current() {
-                attributes.extend(inherited.iter().cloned());
+            if let Some(inherited) = parent.get::<crate::attributes::ContextAttributes>() {
+                attributes.extend(inherited.0.iter().cloned());
             }
             let content = CallContent::prepare::<C>(args);
             if let Some(content) = &content {
@@ -183,7 +175,7 @@ impl CallStart {
             PendingSpan {
                 name: info.span_name,
                 attributes,
-                parent: Context::current(),
+                parent,
                 content,
             }
         });
@@ -238,52 +230,65 @@ impl CallStart {
     }
 }
 
+/// The attributes a call's span and metrics both start with: operation, provider, model.
+fn base_attributes(
+    operation: Operation,
+    provider: &'static str,
+    model: Cow<'static, str>,
+) -> [KeyValue; 3] {
+    [
+        KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation.as_str()),
+        KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider),
+        KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, cow_value(model)),
+    ]
+}
+
 impl Pending {
     fn start(self, endpoint: Option<&str>) -> Option<Started> {
-        let address = endpoint.and_then(|e| server_attributes(e, self.default_port));
-        let server: Vec<KeyValue> = match address {
-            Some((host, port)) => vec![
-                KeyValue::new(semconv::SERVER_ADDRESS, host),
-                KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
-            ],
-            None => Vec::new(),
+        let server = endpoint
+            .and_then(|e| server_attributes(e, self.default_port))
+            .map(|(host, port)| {
+                [
+                    KeyValue::new(semconv::SERVER_ADDRESS, host),
+                    KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
+                ]
+            });
+        let (span, content) = match self.span {
+            Some(pending) => {
+                let mut attributes = pending.attributes;
+                attributes.extend(server.iter().flatten().cloned());
+                let span = tracer::start_span(
+                    pending.name,
+                    |builder| {
+                        builder
+                            .with_kind(SpanKind::Client)
+                            .with_attributes(attributes)
+                    },
+                    &pending.parent,
+                )
+                .map(|span| pending.parent.with_span(span));
+                // Content goes only where a span went.
+                let content = pending.content.filter(|_| span.is_some());
+                (span, content)
+            }
+            None => (None, None),
         };
-        let mut content = None;
-        let span = self.span.and_then(|pending| {
-            content = pending.content;
-            let mut attributes = pending.attributes;
-            attributes.extend(server.iter().cloned());
-            let span = tracer::start_span(
-                pending.name,
-                |builder| {
-                    builder
-                        .with_kind(SpanKind::Client)
-                        .with_attributes(attributes)
-                },
-                &pending.parent,
-            )?;
-            Some(pending.parent.with_span(span))
-        });
         let metrics = self.instruments.map(|instruments| {
-            let mut attributes = Vec::with_capacity(8);
-            attributes.push(KeyValue::new(
-                semconv::GEN_AI_OPERATION_NAME,
-                self.operation.as_str(),
+            let mut attributes = Vec::with_capacity(5);
+            attributes.extend(base_attributes(
+                self.operation,
+                self.provider,
+                self.model.clone(),
             ));
-            attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, self.provider));
-            attributes.push(KeyValue::new(
-                semconv::GEN_AI_REQUEST_MODEL,
-                cow_value(self.model.clone()),
-            ));
-            attributes.extend(server);
+            attributes.extend(server.into_iter().flatten());
             CallMetrics::new(instruments, attributes)
         });
         if span.is_none() && metrics.is_none() {
             return None;
         }
         Some(Started {
-            content: content.filter(|_| span.is_some()),
             span,
+            content,
             metrics,
             operation: self.operation,
             model: self.model,

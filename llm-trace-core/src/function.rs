@@ -52,16 +52,19 @@ pub fn start_with(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> 
         let mut cx = parent.with_span(span);
         if cx.span().is_recording() {
             let fields: Vec<KeyValue> = fields().into_iter().flatten().collect();
-            cx = crate::attributes::with_attributes(&cx, fields);
-            let span = cx.span();
-            span.set_attributes([
+            if !fields.is_empty() {
+                cx = crate::attributes::with_attributes(&cx, fields);
+            }
+            let code = [
                 KeyValue::new(semconv::CODE_FUNCTION_NAME, meta.function),
                 KeyValue::new(semconv::CODE_FILE_PATH, meta.file),
                 KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(meta.line)),
-            ]);
-            if let Some(attributes) = cx.get::<crate::attributes::ContextAttributes>() {
-                span.set_attributes(attributes.0.iter().cloned());
-            }
+            ];
+            let inherited = cx
+                .get::<crate::attributes::ContextAttributes>()
+                .map(|attributes| attributes.0.iter().cloned());
+            cx.span()
+                .set_attributes(code.into_iter().chain(inherited.into_iter().flatten()));
         }
         Some(cx)
     })

@@ -214,23 +214,23 @@ impl CallMetrics {
         usage: Option<(u64, Option<u64>)>,
         cost: Option<f64>,
     ) {
-        let attributes = self.with(response_model.into_iter().chain(error_type));
+        let mut attributes = self.with(response_model.into_iter().chain(error_type));
         self.instruments
             .duration
             .record(duration.as_secs_f64(), &attributes);
-        if let Some((input, output)) = usage {
-            let mut typed = attributes.clone();
-            typed.push(KeyValue::new(GEN_AI_TOKEN_TYPE, "input"));
-            self.instruments.tokens.record(input, &typed);
-            if let Some(output) = output {
-                if let Some(last) = typed.last_mut() {
-                    *last = KeyValue::new(GEN_AI_TOKEN_TYPE, "output");
-                }
-                self.instruments.tokens.record(output, &typed);
-            }
-        }
         if let Some(cost) = cost {
             self.instruments.cost.record(cost, &attributes);
+        }
+        if let Some((input, output)) = usage {
+            // The same attributes plus the token type, reusing the vector.
+            attributes.push(KeyValue::new(GEN_AI_TOKEN_TYPE, "input"));
+            self.instruments.tokens.record(input, &attributes);
+            if let Some(output) = output {
+                if let Some(last) = attributes.last_mut() {
+                    *last = KeyValue::new(GEN_AI_TOKEN_TYPE, "output");
+                }
+                self.instruments.tokens.record(output, &attributes);
+            }
         }
     }
 

@@ -156,21 +156,19 @@ pub fn source_state() -> SourceState {
     }
 }
 
-/// Whether a span started now could record: `false` when the parent span is sampled out or
-/// the only tracer is known to be a no-op. Cheap, and allocation-free when `false`.
-pub fn may_record(parent: &Context) -> bool {
-    may_record_from(parent, source_state())
+/// The sampling decision a parent span passes on: `Some(sampled)` when `parent` carries a
+/// valid span context, `None` for a root.
+fn parent_sampling(parent: &Context) -> Option<bool> {
+    let span = parent.span();
+    let context = span.span_context();
+    context.is_valid().then(|| context.is_sampled())
 }
 
-/// [`may_record`] with the source state already read.
-pub fn may_record_from(parent: &Context, state: SourceState) -> bool {
-    let parent_span = parent.span();
-    let parent_context = parent_span.span_context();
-    if parent_context.is_valid() {
-        // A child of a sampled-out span is sampled out (parent-based sampling).
-        return parent_context.is_sampled();
-    }
-    state != SourceState::GlobalNoop
+/// Whether a span started now under `parent` could record, given where spans come from:
+/// `false` when the parent is sampled out (parent-based sampling) or the only tracer is
+/// known to be a no-op. Cheap, and allocation-free.
+pub fn may_record(parent: &Context, state: SourceState) -> bool {
+    parent_sampling(parent).unwrap_or(state != SourceState::GlobalNoop)
 }
 
 /// Starts a span under `parent`, or returns `None` when no real tracer is installed or
@@ -184,8 +182,8 @@ pub fn start_span(
     builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
     parent: &Context,
 ) -> Option<BoxedSpan> {
-    let parent_context = parent.span().span_context().clone();
-    if parent_context.is_valid() && !parent_context.is_sampled() {
+    let parent_sampled = parent_sampling(parent);
+    if parent_sampled == Some(false) {
         // Parent-based sampling: under a sampled-out parent nothing records, and the
         // parent's context already carries the decision to the children.
         return None;
@@ -197,7 +195,7 @@ pub fn start_span(
         Source::Global(tracer) => (tracer.build_with_context(builder, parent), true),
     };
     if !span.span_context().is_valid() {
-        if global && !parent_context.is_valid() {
+        if global && parent_sampled.is_none() {
             // Only a no-op tracer answers a root span with an invalid context.
             let until = now_nanos().saturating_add(NOOP_RECHECK.as_nanos() as u64);
             NOOP_UNTIL.store(until.max(1), Ordering::Relaxed);
@@ -205,9 +203,4 @@ pub fn start_span(
         return None;
     }
     Some(span)
-}
-
-/// Whether `span` should be filled in (it is sampled and recording).
-pub fn is_recording(span: &BoxedSpan) -> bool {
-    span.is_recording()
 }

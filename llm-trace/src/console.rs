@@ -139,12 +139,6 @@ impl SpanExporter for ConsoleExporter {
     }
 }
 
-/// Renders the spans of one trace as an indented tree, children under their parent in
-/// start order.
-pub fn render_trace(spans: Vec<SpanData>) -> String {
-    render_tree(spans, false)
-}
-
 /// ANSI styles, or nothing.
 struct Style {
     colour: bool,
@@ -160,6 +154,8 @@ impl Style {
     }
 }
 
+/// Renders the spans of one trace as an indented tree, children under their parent in
+/// start order.
 fn render_tree(mut spans: Vec<SpanData>, colour: bool) -> String {
     let style = Style { colour };
     spans.sort_by_key(|span| span.start_time);

@@ -169,24 +169,46 @@ fn handle(runtime: &GrpcRuntime) -> Result<tokio::runtime::Handle, InitError> {
         .ok_or_else(|| InitError::Exporter("the gRPC runtime is gone".into()))
 }
 
+/// The endpoint, timeout and metadata shared by both gRPC exporters.
+fn configure<B: WithExportConfig + WithTonicConfig>(
+    builder: B,
+    settings: &Settings,
+    env_names: &[String],
+) -> Result<B, InitError> {
+    Ok(builder
+        .with_endpoint(settings.endpoint.clone())
+        .with_timeout(settings.timeout)
+        .with_interceptor(metadata(settings, env_names)?))
+}
+
+/// Builds an exporter inside the gRPC runtime (tonic needs one) and binds it to it.
+fn on_runtime<E>(
+    runtime: &Arc<GrpcRuntime>,
+    build: impl FnOnce() -> Result<E, InitError>,
+) -> Result<OnRuntime<E>, InitError> {
+    let handle = handle(runtime)?;
+    let _entered = handle.enter();
+    Ok(OnRuntime {
+        inner: build()?,
+        runtime: Arc::clone(runtime),
+    })
+}
+
+fn build_error(error: opentelemetry_otlp::ExporterBuildError) -> InitError {
+    InitError::Exporter(error.to_string())
+}
+
 /// The OTLP/gRPC span exporter.
 pub(crate) fn span_exporter(
     settings: &Settings,
     env_names: &[String],
     runtime: &Arc<GrpcRuntime>,
 ) -> Result<OnRuntime<opentelemetry_otlp::SpanExporter>, InitError> {
-    let handle = handle(runtime)?;
-    let _entered = handle.enter();
-    let inner = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(settings.endpoint.clone())
-        .with_timeout(settings.timeout)
-        .with_interceptor(metadata(settings, env_names)?)
-        .build()
-        .map_err(|error| InitError::Exporter(error.to_string()))?;
-    Ok(OnRuntime {
-        inner,
-        runtime: Arc::clone(runtime),
+    on_runtime(runtime, || {
+        let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
+        configure(builder, settings, env_names)?
+            .build()
+            .map_err(build_error)
     })
 }
 
@@ -196,17 +218,10 @@ pub(crate) fn metric_exporter(
     env_names: &[String],
     runtime: &Arc<GrpcRuntime>,
 ) -> Result<OnRuntime<opentelemetry_otlp::MetricExporter>, InitError> {
-    let handle = handle(runtime)?;
-    let _entered = handle.enter();
-    let inner = opentelemetry_otlp::MetricExporter::builder()
-        .with_tonic()
-        .with_endpoint(settings.endpoint.clone())
-        .with_timeout(settings.timeout)
-        .with_interceptor(metadata(settings, env_names)?)
-        .build()
-        .map_err(|error| InitError::Exporter(error.to_string()))?;
-    Ok(OnRuntime {
-        inner,
-        runtime: Arc::clone(runtime),
+    on_runtime(runtime, || {
+        let builder = opentelemetry_otlp::MetricExporter::builder().with_tonic();
+        configure(builder, settings, env_names)?
+            .build()
+            .map_err(build_error)
     })
 }

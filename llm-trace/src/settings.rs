@@ -515,78 +515,69 @@ impl Settings {
             .clone()
             .or_else(|| var(env::DEPLOYMENT_ENVIRONMENT));
 
-        let endpoint = match &builder.endpoint {
-            Some(endpoint) => Some(parse_endpoint(env::OTLP_ENDPOINT, endpoint)?),
-            None => var(env::OTLP_ENDPOINT)
-                .map(|value| parse_endpoint(env::OTLP_ENDPOINT, &value))
+        let endpoint = explicit_or_env(
+            builder
+                .endpoint
+                .as_deref()
+                .map(|endpoint| parse_endpoint(env::OTLP_ENDPOINT, endpoint))
                 .transpose()?,
-        };
-        let headers = match &builder.headers {
-            Some(headers) => headers.clone(),
-            None => var(env::OTLP_HEADERS)
-                .map(|value| parse_headers(&value))
-                .transpose()?
-                .unwrap_or_default(),
-        };
-        let protocol = match builder.protocol {
-            Some(protocol) => protocol,
-            None => var(env::OTLP_PROTOCOL)
-                .map(|value| Protocol::parse(&value))
-                .transpose()?
-                .unwrap_or(Protocol::HttpProtobuf),
-        };
-        let timeout = match builder.timeout {
-            Some(timeout) => timeout,
-            None => match var(env::OTLP_TIMEOUT) {
-                Some(value) => Duration::from_millis(value.trim().parse().map_err(|_| {
+            var(env::OTLP_ENDPOINT),
+            |value| parse_endpoint(env::OTLP_ENDPOINT, value),
+        )?;
+        let headers = explicit_or_env(
+            builder.headers.clone(),
+            var(env::OTLP_HEADERS),
+            parse_headers,
+        )?
+        .unwrap_or_default();
+        let protocol = explicit_or_env(builder.protocol, var(env::OTLP_PROTOCOL), Protocol::parse)?
+            .unwrap_or(Protocol::HttpProtobuf);
+        let timeout = explicit_or_env(builder.timeout, var(env::OTLP_TIMEOUT), |value| {
+            value
+                .trim()
+                .parse()
+                .map(Duration::from_millis)
+                .map_err(|_| {
                     invalid(
                         env::OTLP_TIMEOUT,
-                        &value,
+                        value,
                         "expected milliseconds, e.g. 10000",
                     )
-                })?),
-                None => Duration::from_secs(10),
-            },
-        };
+                })
+        })?
+        .unwrap_or(Duration::from_secs(10));
 
         let default_kind = if endpoint.is_some() {
             ExporterKind::Otlp
         } else {
             ExporterKind::Console
         };
-        let traces = match builder.traces_exporter {
-            Some(kind) => kind,
-            None => var(env::TRACES_EXPORTER)
-                .map(|value| ExporterKind::parse(env::TRACES_EXPORTER, &value))
-                .transpose()?
-                .unwrap_or(default_kind),
-        };
-        let disable_metrics = match builder.disable_metrics {
-            Some(disable) => disable,
-            None => var(env::DISABLE_METRICS)
-                .map(|value| parse_bool(env::DISABLE_METRICS, &value))
-                .transpose()?
-                .unwrap_or(false),
-        };
-        let metrics = match builder.metrics_exporter {
-            Some(kind) => kind,
-            None => var(env::METRICS_EXPORTER)
-                .map(|value| ExporterKind::parse(env::METRICS_EXPORTER, &value))
-                .transpose()?
-                .unwrap_or(default_kind),
-        };
+        let traces = explicit_or_env(
+            builder.traces_exporter,
+            var(env::TRACES_EXPORTER),
+            |value| ExporterKind::parse(env::TRACES_EXPORTER, value),
+        )?
+        .unwrap_or(default_kind);
+        let disable_metrics = explicit_or_env(
+            builder.disable_metrics,
+            var(env::DISABLE_METRICS),
+            |value| parse_bool(env::DISABLE_METRICS, value),
+        )?
+        .unwrap_or(false);
         let metrics = if disable_metrics {
             ExporterKind::None
         } else {
-            metrics
+            explicit_or_env(
+                builder.metrics_exporter,
+                var(env::METRICS_EXPORTER),
+                |value| ExporterKind::parse(env::METRICS_EXPORTER, value),
+            )?
+            .unwrap_or(default_kind)
         };
-        let batch = !match builder.disable_batch {
-            Some(disable) => disable,
-            None => var(env::DISABLE_BATCH)
-                .map(|value| parse_bool(env::DISABLE_BATCH, &value))
-                .transpose()?
-                .unwrap_or(false),
-        };
+        let batch = !explicit_or_env(builder.disable_batch, var(env::DISABLE_BATCH), |value| {
+            parse_bool(env::DISABLE_BATCH, value)
+        })?
+        .unwrap_or(false);
         let sampling = match builder.sampling {
             Some(Sampling::Ratio(r) | Sampling::ParentBasedRatio(r))
                 if !(0.0..=1.0).contains(&r) =>
@@ -600,31 +591,27 @@ impl Settings {
             Some(sampling) => sampling,
             None => resolve_sampler(var(env::TRACES_SAMPLER), var(env::TRACES_SAMPLER_ARG))?,
         };
-        let capture = match builder.capture {
-            Some(mode) => mode,
-            None => match var(env::CAPTURE_MESSAGE_CONTENT) {
-                Some(value) => value.parse().map_err(
-                    |error: llm_trace_core::content::UnknownCaptureMode| {
-                        invalid(env::CAPTURE_MESSAGE_CONTENT, &value, error.to_string())
-                    },
-                )?,
-                None => CaptureMode::NoContent,
-            },
-        };
-        let max_content_length = match builder.max_content_length {
-            Some(bytes) => Some(bytes),
-            None => var(env::MAX_CONTENT_LENGTH)
-                .map(|value| {
-                    value.trim().parse::<usize>().map_err(|_| {
-                        invalid(
-                            env::MAX_CONTENT_LENGTH,
-                            &value,
-                            "expected a number of bytes",
-                        )
+        let capture = explicit_or_env(
+            builder.capture,
+            var(env::CAPTURE_MESSAGE_CONTENT),
+            |value| {
+                value
+                    .parse()
+                    .map_err(|error: llm_trace_core::content::UnknownCaptureMode| {
+                        invalid(env::CAPTURE_MESSAGE_CONTENT, value, error.to_string())
                     })
+            },
+        )?
+        .unwrap_or(CaptureMode::NoContent);
+        let max_content_length = explicit_or_env(
+            builder.max_content_length,
+            var(env::MAX_CONTENT_LENGTH),
+            |value| {
+                value.trim().parse().map_err(|_| {
+                    invalid(env::MAX_CONTENT_LENGTH, value, "expected a number of bytes")
                 })
-                .transpose()?,
-        };
+            },
+        )?;
         let pricing = match &builder.pricing {
             Some(path) => Some((path.clone(), "the pricing file")),
             None => var(env::PRICING).map(|path| (PathBuf::from(path), env::PRICING)),
@@ -648,6 +635,18 @@ impl Settings {
             max_content_length,
             pricing,
         })
+    }
+}
+
+/// The builder's value when given, else the environment variable's, parsed.
+fn explicit_or_env<T>(
+    explicit: Option<T>,
+    variable: Option<String>,
+    parse: impl FnOnce(&str) -> Result<T, InitError>,
+) -> Result<Option<T>, InitError> {
+    match explicit {
+        Some(value) => Ok(Some(value)),
+        None => variable.as_deref().map(parse).transpose(),
     }
 }
 

@@ -133,6 +133,14 @@ pub fn strings(values: &[&'static str]) -> Value {
     ))
 }
 
+/// The spans in `spans` whose parent is `parent`.
+pub fn children<'a>(spans: &'a [SpanData], parent: &SpanData) -> Vec<&'a SpanData> {
+    spans
+        .iter()
+        .filter(|span| span.parent_span_id == parent.span_context.span_id())
+        .collect()
+}
+
 /// Asserts `child`'s parent is `parent`.
 pub fn assert_parent(child: &SpanData, parent: &SpanData) {
     assert_eq!(
