@@ -1,31 +1,58 @@
-//! The core of [llm-trace](https://docs.rs/llm-trace): what the facade, the macro's
-//! generated code and the provider crates share.
+//! The core of [llm-trace](https://docs.rs/llm-trace): the interface a provider crate
+//! implements to make a client library's calls traceable, and the pieces applications see
+//! through the `llm-trace` facade.
 //!
-//! - [`provider`]: the [`Provider`](provider::Provider) and
-//!   [`TracedCall`](provider::TracedCall) traits a provider crate implements;
-//! - [`probe`]: how calls are recognised by type ([`declare_calls!`], [`declare_client!`]);
-//! - [`call`]: the CLIENT span of one call; [`function`]: the INTERNAL span of an
-//!   annotated function;
-//! - [`pricing`]: the compiled-in price table and exact cost arithmetic;
-//! - [`tracer`]: where spans come from; [`semconv`]: attribute keys; [`server`]: endpoint
-//!   parsing.
+//! Applications depend on `llm-trace`, not on this crate. Provider authors use:
+//! - [`provider`]: the [`Provider`](provider::Provider),
+//!   [`TracedCall`](provider::TracedCall) and [`TracedStreamCall`](provider::TracedStreamCall)
+//!   traits, with the contract their methods follow;
+//! - [`declare_client!`]: which client type and which of its calls are traced;
+//! - [`content`]: the message parts a provider reports for opt-in content capture;
+//! - [`semconv`]: the attribute keys; [`pricing`]: the price table and exact cost
+//!   arithmetic; [`text`]: bounding text at character boundaries.
 //!
-//! Applications depend on the `llm-trace` facade, not on this crate.
+//! # Out-of-tree providers
+//!
+//! A provider crate depends on `llm-trace-core` with the same version as the facade it is
+//! used with (the crates are released together and pin each other with `=x.y.z`),
+//! implements the traits, invokes [`declare_client!`] once per client type, and exposes the
+//! generated `kinds` module. The facade brings the kinds of the providers enabled by its
+//! features into scope of the generated code; for another provider, the application adds
+//! `use the_provider::kinds::*;` where it uses `#[llm_trace]` (tests/support/fake.rs in the
+//! llm-trace repository is a complete second provider plugged in this way). Everything
+//! under `__private` is what macros expand to: it is not public API and changes without
+//! notice.
 
-#![warn(missing_docs)]
-
-pub mod attributes;
-pub mod call;
 pub mod content;
-pub mod function;
-pub mod metrics;
+mod engine;
+mod macros;
 pub mod pricing;
-pub mod probe;
 pub mod provider;
 pub mod semconv;
-pub mod server;
-pub mod stream;
-pub mod tracer;
+pub mod text;
 
 #[doc(hidden)]
 pub use opentelemetry;
+
+/// Not public API: what the macros' expansions and the `llm-trace` facade use. It can
+/// change in any release without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::engine::call::CallStart;
+    pub use crate::engine::context_attributes::{field, FieldValue, Scope};
+    pub use crate::engine::function::{start as start_fn, Fields, FnFuture, FnMeta, FnScope};
+    pub use crate::engine::future::TracedFuture;
+    pub use crate::engine::metrics::{
+        COST_BUCKETS, DURATION_BUCKETS, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK_BUCKETS,
+        TOKEN_BUCKETS,
+    };
+    pub use crate::engine::probe::{
+        probe, AnyReceiver, Asynchronous, Blocking, Kind, KnownClient, KnownReceiver, NotAClient,
+        Probe, Receiver, Streamed, UnknownReceiver, Untraced, UntracedCall,
+    };
+    pub use crate::engine::recorder::{InScope, Recorder, RecorderBuilder};
+    pub use crate::engine::server::server_address;
+    pub use crate::engine::stream::{Stream, TracedStream, TracedStreamFuture};
+    pub use crate::engine::sync::{lock, read, write};
+    pub use crate::engine::tracer::global_provider_is_noop;
+}

@@ -1,10 +1,25 @@
-//! What a provider crate implements: how one kind of client call becomes span attributes.
+//! The provider interface: how one client library's calls become GenAI span attributes.
 //!
-//! A provider crate (e.g. `llm-trace-mistral`) implements [`Provider`] once and
-//! [`TracedCall`] for each client method it traces, then declares which argument and
-//! result types identify those calls with [`declare_calls!`](crate::declare_calls). The
+//! A provider crate (e.g. `llm-trace-mistral`) implements [`Provider`] once, [`TracedCall`]
+//! for each traced request/response pair, [`TracedStreamCall`] for each streamed one, and
+//! declares its client and calls with [`declare_client!`](crate::declare_client). The
 //! `#[llm_trace]` macro never names a provider: it rewrites candidate method calls into a
 //! type-level probe, and the declarations decide which calls are traced.
+//!
+//! # The contract
+//!
+//! llm-trace calls these methods on the caller's thread, around the user's own call; they
+//! must be cheap, must not block, and must not panic:
+//! - [`TracedCall::request_info`] for every call whose span or metrics may record, before
+//!   the request is sent; it should not allocate for the provider's well-known models;
+//! - the other methods only when a span records or metrics are on, after (or, for
+//!   [`TracedCall::request_attributes`] and [`TracedCall::input_content`], before) the call;
+//! - [`TracedCall::error_description`] must be built from a fixed vocabulary and the
+//!   status code: never from a response body, which can echo prompts and credentials
+//!   (use [`crate::text::truncate`] to bound any text it keeps).
+//!
+//! The user's arguments are only read, never changed, and the user's result is returned
+//! exactly as the client produced it.
 
 use std::borrow::Cow;
 
@@ -14,6 +29,7 @@ pub use crate::content::{InputContent, Message, Part};
 
 /// A GenAI operation (`gen_ai.operation.name`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum Operation {
     /// `chat`: chat completion, streamed or not.
     Chat,
@@ -107,7 +123,8 @@ pub trait TracedCall: 'static {
     /// [`ERROR_TYPE_OTHER`](crate::semconv::ERROR_TYPE_OTHER)).
     fn error_type(error: &Self::Error) -> Cow<'static, str>;
 
-    /// A short description for the span status, free of prompts, responses and secrets.
+    /// A short description for the span status, from a fixed vocabulary and the status
+    /// code only: never from a response body (see the [module docs](self)).
     fn error_description(error: &Self::Error) -> Cow<'static, str>;
 
     /// What the request sends (messages, system instructions, tools), for opt-in content
@@ -125,4 +142,33 @@ pub trait TracedCall: 'static {
     }
 }
 
-pub use crate::stream::{ChunkCount, TracedStreamCall};
+/// One streamed method of a client library, e.g. mistralai-client's `chat_stream`.
+///
+/// The request side (arguments, model, errors) is that of [`Self::Call`]; this trait
+/// reads the stream's items.
+pub trait TracedStreamCall: 'static {
+    /// The non-streamed call with the same arguments and errors.
+    type Call: TracedCall;
+    /// The successful item of the stream.
+    type Item;
+
+    /// Folds one item into `info` (id, model, finish reasons, usage) and returns how many
+    /// chunks it held and how many of those carried content. Called only when recording;
+    /// should not allocate after the first item.
+    fn observe(item: &Self::Item, info: &mut ResponseInfo) -> ChunkCount;
+
+    /// Appends the item's text to `text`, for opt-in content capture (the streamed answer
+    /// is recorded whole at the end). Called only when capture is on.
+    fn append_text(item: &Self::Item, text: &mut String) {
+        let _ = (item, text);
+    }
+}
+
+/// How many chunks one stream item held.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChunkCount {
+    /// All chunks.
+    pub chunks: u64,
+    /// Chunks with content (text, tool calls).
+    pub content: u64,
+}

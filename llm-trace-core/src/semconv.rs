@@ -1,7 +1,8 @@
-//! Attribute keys, from the OpenTelemetry GenAI semantic conventions v1.41.1 and the stable
-//! `code.*`, `server.*` and `error.*` conventions, plus the few keys of llm-trace's own.
+//! Attribute keys and metric names: the OpenTelemetry GenAI semantic conventions v1.41.1,
+//! the stable `code.*`, `server.*`, `error.*` and `deployment.*` conventions, and the few
+//! keys of llm-trace's own. Every key llm-trace writes is defined here and nowhere else.
 //!
-//! The `opentelemetry-semantic-conventions` crate only has these GenAI keys behind an
+//! The `opentelemetry-semantic-conventions` crate only has the GenAI keys behind an
 //! experimental feature, all deprecated; llm-trace keeps its own in this one module.
 
 /// `gen_ai.operation.name`: `chat`, `embeddings`, ...
@@ -40,6 +41,20 @@ pub const GEN_AI_USAGE_OUTPUT_TOKENS: &str = "gen_ai.usage.output_tokens";
 pub const GEN_AI_USAGE_COST: &str = "gen_ai.usage.cost";
 /// `gen_ai.embeddings.dimension.count`.
 pub const GEN_AI_EMBEDDINGS_DIMENSION_COUNT: &str = "gen_ai.embeddings.dimension.count";
+/// `gen_ai.token.type` (metric attribute): `input` or `output`.
+pub const GEN_AI_TOKEN_TYPE: &str = "gen_ai.token.type";
+
+/// `gen_ai.input.messages` (opt-in content, JSON).
+pub const GEN_AI_INPUT_MESSAGES: &str = "gen_ai.input.messages";
+/// `gen_ai.output.messages` (opt-in content, JSON).
+pub const GEN_AI_OUTPUT_MESSAGES: &str = "gen_ai.output.messages";
+/// `gen_ai.system_instructions` (opt-in content, JSON).
+pub const GEN_AI_SYSTEM_INSTRUCTIONS: &str = "gen_ai.system_instructions";
+/// `gen_ai.tool.definitions` (opt-in content, JSON).
+pub const GEN_AI_TOOL_DEFINITIONS: &str = "gen_ai.tool.definitions";
+/// The event carrying content when events are asked for.
+pub const GEN_AI_CLIENT_INFERENCE_OPERATION_DETAILS: &str =
+    "gen_ai.client.inference.operation.details";
 
 /// `server.address`: host of the API endpoint.
 pub const SERVER_ADDRESS: &str = "server.address";
@@ -57,13 +72,30 @@ pub const CODE_FILE_PATH: &str = "code.file.path";
 /// `code.line.number`: the line of the annotated function's name.
 pub const CODE_LINE_NUMBER: &str = "code.line.number";
 
+/// `deployment.environment.name` (resource attribute).
+pub const DEPLOYMENT_ENVIRONMENT_NAME: &str = "deployment.environment.name";
+
 /// `llm_trace.cancelled`: `true` on a call span ended because its future or stream was
 /// dropped before the call finished.
 pub const LLM_TRACE_CANCELLED: &str = "llm_trace.cancelled";
-
 /// `llm_trace.usage.missing`: `true` on a streamed call that ended without reporting
 /// token usage (so it has no usage and no cost, rather than zeros).
 pub const LLM_TRACE_USAGE_MISSING: &str = "llm_trace.usage.missing";
-
 /// `llm_trace.stream.chunks`: the number of chunks a streamed call received.
 pub const LLM_TRACE_STREAM_CHUNKS: &str = "llm_trace.stream.chunks";
+/// `llm_trace.content.redaction_failed`: `true` when the redaction hook failed and the
+/// call's content was therefore not recorded.
+pub const LLM_TRACE_CONTENT_REDACTION_FAILED: &str = "llm_trace.content.redaction_failed";
+
+/// `gen_ai.client.operation.duration` (histogram, `s`).
+pub const GEN_AI_CLIENT_OPERATION_DURATION: &str = "gen_ai.client.operation.duration";
+/// `gen_ai.client.token.usage` (histogram, `{token}`).
+pub const GEN_AI_CLIENT_TOKEN_USAGE: &str = "gen_ai.client.token.usage";
+/// `gen_ai.client.operation.time_to_first_chunk` (histogram, `s`).
+pub const GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK: &str =
+    "gen_ai.client.operation.time_to_first_chunk";
+/// `gen_ai.client.operation.time_per_output_chunk` (histogram, `s`).
+pub const GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: &str =
+    "gen_ai.client.operation.time_per_output_chunk";
+/// `gen_ai.usage.cost` (histogram, `USD`): not in the spec, as OpenLIT records it.
+pub const GEN_AI_USAGE_COST_METRIC: &str = "gen_ai.usage.cost";

@@ -11,11 +11,11 @@ mod kw {
 }
 
 /// One `key = argument` of `fields(...)`.
-pub struct Field {
+pub(crate) struct Field {
     /// The attribute key, e.g. `gen_ai.conversation.id`.
-    pub key: LitStr,
+    pub(crate) key: LitStr,
     /// The function argument giving the value.
-    pub value: syn::Ident,
+    pub(crate) value: syn::Ident,
 }
 
 impl Parse for Field {
@@ -58,13 +58,13 @@ impl Parse for Field {
 
 /// The parsed arguments of `#[llm_trace(...)]`.
 #[derive(Default)]
-pub struct Args {
+pub(crate) struct Args {
     /// `name = "..."`: the function span's name.
-    pub name: Option<LitStr>,
+    pub(crate) name: Option<LitStr>,
     /// `crate = path`: where the `llm_trace` facade is (for renamed dependencies).
-    pub krate: Option<Path>,
+    pub(crate) krate: Option<Path>,
     /// `fields(key = argument, ...)`: span attributes from the function's arguments.
-    pub fields: Option<Vec<Field>>,
+    pub(crate) fields: Option<Vec<Field>>,
 }
 
 impl Parse for Args {
@@ -149,7 +149,7 @@ impl Parse for Args {
 
 impl Args {
     /// The path of the facade crate in generated code.
-    pub fn krate(&self) -> Path {
+    pub(crate) fn krate(&self) -> Path {
         self.krate
             .clone()
             .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> ::llm_trace))

@@ -1,14 +1,17 @@
 //! Finding candidate client calls in a function body and rewriting them into type probes.
 //!
-//! Syntax only picks candidates: method calls named like a traced client method with the
-//! right number of arguments. Whether a candidate is traced is decided by types, at
-//! compile time, by the probe the rewrite produces (see `llm_trace_core::probe`).
+//! Syntax only picks candidates: method calls (`recv.chat(a, b, c)`) and type-path calls
+//! (`Client::chat(&recv, a, b, c)`) named like a traced client method with the right
+//! number of arguments, none of them a closure (no client method takes one). Whether a
+//! candidate is traced is decided by types, at compile time, by the probe the rewrite
+//! produces (see `llm_trace_core::__private::probe`): the receiver must be a declared
+//! client and the arguments and result the declared ones. Anything else runs as written.
 
-use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, ExprMethodCall, Path};
+use syn::{Expr, ExprCall, ExprMethodCall, Path, Token};
 
 /// Method names of the client calls providers may trace, with their argument counts.
 const CANDIDATES: &[(&str, usize)] = &[
@@ -19,49 +22,62 @@ const CANDIDATES: &[(&str, usize)] = &[
     ("embeddings_async", 3),
 ];
 
-/// Whether a method call is a candidate: a traced method's name and argument count.
-pub fn is_candidate(call: &ExprMethodCall) -> bool {
-    let name = call.method.to_string();
+fn is_candidate_name(name: &syn::Ident, arguments: usize) -> bool {
     CANDIDATES
         .iter()
-        .any(|(candidate, arity)| *candidate == name && *arity == call.args.len())
+        .any(|(candidate, arity)| name == candidate && *arity == arguments)
+}
+
+/// Whether an argument is a closure literal (possibly parenthesized).
+fn is_closure(expr: &Expr) -> bool {
+    match expr {
+        Expr::Closure(_) => true,
+        Expr::Paren(paren) => is_closure(&paren.expr),
+        _ => false,
+    }
+}
+
+/// Whether a method call is a candidate: a traced method's name and argument count, and
+/// no closure argument.
+pub(crate) fn is_candidate_method(call: &ExprMethodCall) -> bool {
+    is_candidate_name(&call.method, call.args.len()) && !call.args.iter().any(is_closure)
+}
+
+/// Whether a call is a candidate path call `Type::method(receiver, args...)`: the path's
+/// last segment a traced method's name, the segment before it a type (capitalised) or a
+/// qualified self type, one more argument than the method takes, and no closure argument.
+pub(crate) fn is_candidate_path_call(call: &ExprCall) -> bool {
+    let Expr::Path(path) = &*call.func else {
+        return false;
+    };
+    let segments = &path.path.segments;
+    let Some(last) = segments.last() else {
+        return false;
+    };
+    let typed = path.qself.is_some()
+        || segments.len() >= 2
+            && segments[segments.len() - 2]
+                .ident
+                .to_string()
+                .starts_with(|c: char| c.is_ascii_uppercase());
+    typed
+        && !call.args.is_empty()
+        && is_candidate_name(&last.ident, call.args.len() - 1)
+        && !call.args.iter().any(is_closure)
 }
 
 /// How a candidate's kind is chosen.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// Traced when a provider recognises the types, else run as written.
     Auto,
     /// Must be recognised: a compile error otherwise (`traced!`).
     Forced,
 }
 
-/// Rewrites every candidate call in a function body, post-order, descending into closures
-/// and async blocks but not into nested items or macro invocations.
-pub struct CallRewriter<'a> {
-    pub krate: &'a Path,
-    pub rewritten: usize,
-}
-
-impl VisitMut for CallRewriter<'_> {
-    fn visit_expr_mut(&mut self, expr: &mut Expr) {
-        visit_mut::visit_expr_mut(self, expr);
-        if let Expr::MethodCall(call) = expr {
-            if is_candidate(call) {
-                let rewritten = rewrite(call, self.krate, Mode::Auto);
-                *expr = rewritten;
-                self.rewritten += 1;
-            }
-        }
-    }
-
-    fn visit_item_mut(&mut self, _item: &mut syn::Item) {
-        // Nested functions and impls run outside the annotated function: leave them alone.
-    }
-}
-
-/// Whether evaluating `expr` twice-free inside a closure is the same as evaluating it in
-/// place: a place expression with no calls, `?`, `.await` or control flow.
+/// Whether `expr` can be named twice (in the receiver probe and in the call) without
+/// evaluating anything twice: a place expression with no calls, `?`, `.await` or control
+/// flow, or a reference to one.
 fn is_pure_place(expr: &Expr) -> bool {
     match expr {
         Expr::Path(_) => true,
@@ -76,24 +92,143 @@ fn is_pure_place(expr: &Expr) -> bool {
     }
 }
 
-/// The probe expression for one candidate call.
-pub fn rewrite(call: &ExprMethodCall, krate: &Path, mode: Mode) -> Expr {
+/// The variable a pure place starts from (`self` in `self.client`, `c` in `(*c).x`).
+fn place_root(expr: &Expr) -> Option<&syn::Ident> {
+    match expr {
+        Expr::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+            Some(&path.path.segments[0].ident)
+        }
+        Expr::Field(field) => place_root(&field.base),
+        Expr::Paren(paren) => place_root(&paren.expr),
+        Expr::Reference(reference) => place_root(&reference.expr),
+        Expr::Unary(unary) => place_root(&unary.expr),
+        Expr::Index(index) => place_root(&index.expr),
+        _ => None,
+    }
+}
+
+/// Whether any token of `tokens` is the identifier `name`.
+fn mentions(tokens: TokenStream, name: &syn::Ident) -> bool {
+    tokens.into_iter().any(|token| match token {
+        TokenTree::Ident(ident) => ident == *name,
+        TokenTree::Group(group) => mentions(group.stream(), name),
+        _ => false,
+    })
+}
+
+/// `tokens`, each at its own place but resolved as code of this macro's expansion: the
+/// receiver's second copy (in the probe) must not report the user's lints a second time
+/// (rustc does not report most lints in code an external macro expanded to).
+fn as_expansion(tokens: TokenStream) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|token| {
+            let span = Span::call_site().located_at(token.span());
+            match token {
+                TokenTree::Group(group) => {
+                    let mut copy =
+                        proc_macro2::Group::new(group.delimiter(), as_expansion(group.stream()));
+                    copy.set_span(span);
+                    TokenTree::Group(copy)
+                }
+                mut other => {
+                    other.set_span(span);
+                    other
+                }
+            }
+        })
+        .collect()
+}
+
+/// The two ways a candidate call is written.
+enum Shape<'a> {
+    /// `recv.method(args...)`.
+    Method(&'a ExprMethodCall),
+    /// `Type::method(recv, args...)`.
+    Path(&'a ExprCall),
+}
+
+/// A candidate call, taken apart: its receiver, its arguments, and how it is written.
+struct Candidate<'a> {
+    receiver: &'a Expr,
+    args: Vec<&'a Expr>,
+    shape: Shape<'a>,
+    /// The span rustc points at for the call as a whole.
+    span: Span,
+}
+
+impl Candidate<'_> {
+    /// The call as written, with the receiver and arguments replaced by `receiver` and
+    /// `args`; the method name, path, turbofish and parentheses keep the user's spans.
+    fn call(&self, receiver: TokenStream, args: &[syn::Ident]) -> TokenStream {
+        match self.shape {
+            Shape::Method(call) => {
+                let method = &call.method;
+                let turbofish = &call.turbofish;
+                let dot = &call.dot_token;
+                let mut inner = TokenStream::new();
+                call.paren_token.surround(&mut inner, |tokens| {
+                    tokens.extend(quote!(#(#args),*));
+                });
+                quote!(#receiver #dot #method #turbofish #inner)
+            }
+            Shape::Path(call) => {
+                let func = &call.func;
+                let mut inner = TokenStream::new();
+                call.paren_token.surround(&mut inner, |tokens| {
+                    let all: Punctuated<TokenStream, Token![,]> = std::iter::once(receiver)
+                        .chain(args.iter().map(ToTokens::to_token_stream))
+                        .collect();
+                    all.to_tokens(tokens);
+                });
+                quote!(#func #inner)
+            }
+        }
+    }
+}
+
+/// The probe expression for a candidate method call.
+pub(crate) fn rewrite_method(call: &ExprMethodCall, krate: &Path, mode: Mode) -> Expr {
+    let candidate = Candidate {
+        receiver: &call.receiver,
+        args: call.args.iter().collect(),
+        shape: Shape::Method(call),
+        span: call.method.span(),
+    };
+    rewrite(candidate, krate, mode)
+}
+
+/// The probe expression for a candidate path call `Type::method(receiver, args...)`.
+pub(crate) fn rewrite_path_call(call: &ExprCall, krate: &Path, mode: Mode) -> Expr {
+    let mut args = call.args.iter();
+    let Some(receiver) = args.next() else {
+        return Expr::Call(call.clone());
+    };
+    let candidate = Candidate {
+        receiver,
+        args: args.collect(),
+        shape: Shape::Path(call),
+        span: call.func.span(),
+    };
+    rewrite(candidate, krate, mode)
+}
+
+fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
     let mixed = Span::mixed_site();
     let start = format_ident!("__llm_trace_start", span = mixed);
     let probe = format_ident!("__llm_trace_probe", span = mixed);
     let hoisted = format_ident!("__llm_trace_receiver", span = mixed);
+    let args_local = format_ident!("__llm_trace_args", span = mixed);
+    let private = quote!(#krate::__private);
 
-    let pure_receiver = is_pure_place(&call.receiver);
-    let receiver: TokenStream = if pure_receiver {
-        let receiver = &call.receiver;
-        quote!(#receiver)
+    let pure = is_pure_place(candidate.receiver);
+    let receiver: TokenStream = if pure {
+        candidate.receiver.to_token_stream()
     } else {
-        let span = call.receiver.span().resolved_at(mixed);
-        let ident = syn::Ident::new("__llm_trace_receiver", span);
-        quote!(#ident)
+        let span = candidate.receiver.span().resolved_at(mixed);
+        syn::Ident::new("__llm_trace_receiver", span).into_token_stream()
     };
-
-    let arg_idents: Vec<syn::Ident> = call
+    let arg_idents: Vec<syn::Ident> = candidate
         .args
         .iter()
         .enumerate()
@@ -104,46 +239,55 @@ pub fn rewrite(call: &ExprMethodCall, krate: &Path, mode: Mode) -> Expr {
             )
         })
         .collect();
-    let args = call.args.iter();
-
-    // The call as written, with the receiver and arguments replaced by locals; the method
-    // name, turbofish and parentheses keep the user's spans for error messages.
-    let method = &call.method;
-    let turbofish = &call.turbofish;
-    let dot = &call.dot_token;
-    let mut inner_args = TokenStream::new();
-    call.paren_token.surround(&mut inner_args, |tokens| {
-        tokens.extend(quote!(#(#arg_idents),*));
-    });
-    let inner_call = quote!(#receiver #dot #method #turbofish #inner_args);
+    let inner_call = candidate.call(receiver.clone(), &arg_idents);
+    let probe_copy = if pure {
+        as_expansion(receiver)
+    } else {
+        receiver
+    };
 
     let kind_method = match mode {
         Mode::Auto => format_ident!("__llm_trace_kind", span = mixed),
         Mode::Forced => format_ident!("__llm_trace_forced_kind", span = mixed),
     };
-    let private = quote!(#krate::__private);
-    let call_span = call.method.span();
-    let probed = quote_spanned! {call_span.resolved_at(mixed)=>
-        match #private::probe(
-            (#(#args,)*),
-            |(#(#arg_idents,)*), #start: &mut #private::CallStart| {
-                #start.server(
-                    (&&&&#private::EndpointProbe(&#receiver)).__llm_trace_endpoint()
-                );
-                #inner_call
-            },
-        ) {
-            #probe => (&#probe).#kind_method().call(#probe),
+    let span = candidate.span.resolved_at(mixed);
+    let probed = |args: TokenStream| {
+        quote_spanned! {span=>
+            match #private::probe(
+                |(#(#arg_idents,)*), #start: &mut #private::CallStart| (
+                    (&&&&&#private::Receiver(&#probe_copy)).__llm_trace_receiver().begin(#start),
+                    #inner_call,
+                ),
+            ) {
+                #probe => (&#probe).#kind_method().call(#probe, #args),
+            }
         }
     };
-    let tokens = if pure_receiver {
-        probed
+    let args = &candidate.args;
+    // The probe's closure is type-checked before the arguments, so they get the method's
+    // expected types. It captures the receiver when created, before the arguments run:
+    // when they use the receiver's variable, evaluate them first, as written.
+    let args_use_receiver = pure
+        && place_root(candidate.receiver)
+            .is_some_and(|root| args.iter().any(|arg| mentions(arg.to_token_stream(), root)));
+    let tokens = if args_use_receiver {
+        let call = probed(args_local.to_token_stream());
+        quote_spanned! {span=>
+            match (#(#args,)*) {
+                #args_local => #call,
+            }
+        }
     } else {
-        let receiver_expr = &call.receiver;
-        quote_spanned! {call_span.resolved_at(mixed)=>
+        probed(quote!((#(#args,)*)))
+    };
+    let tokens = if pure {
+        tokens
+    } else {
+        let receiver_expr = candidate.receiver;
+        quote_spanned! {span=>
             match #receiver_expr {
                 #[allow(unused_mut)]
-                mut #hoisted => #probed,
+                mut #hoisted => #tokens,
             }
         }
     };

@@ -6,7 +6,7 @@ use syn::visit_mut::VisitMut;
 use syn::{ItemFn, ReturnType, Type, TypeParamBound};
 
 use crate::args::Args;
-use crate::calls::CallRewriter;
+use crate::rewriter::CallRewriter;
 
 /// How the function's span follows the function.
 enum Shape {
@@ -136,7 +136,7 @@ fn fields_closure(args: &Args, item: &ItemFn, private: &TokenStream) -> syn::Res
 }
 
 /// Expands `#[llm_trace(args)] item`.
-pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
+pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     if let Some(constness) = &item.sig.constness {
         return Err(syn::Error::new_spanned(
             constness,
@@ -154,10 +154,7 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
         Shape::Sync
     };
 
-    let mut rewriter = CallRewriter {
-        krate: &krate,
-        rewritten: 0,
-    };
+    let mut rewriter = CallRewriter { krate: &krate };
     rewriter.visit_block_mut(&mut item.block);
 
     let ident = &item.sig.ident;
@@ -190,24 +187,24 @@ pub fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let body = match shape {
         Shape::Sync => quote! {
             #prelude
-            let #scope = #private::FnScope::enter_with(&#meta, #fields);
+            let #scope = #private::FnScope::enter(&#meta, #fields);
             #block
         },
         Shape::Async => quote! {
             #prelude
-            let #cx = #private::start_fn_with(&#meta, #fields);
+            let #cx = #private::start_fn(&#meta, #fields);
             #private::FnFuture::new(#cx, async move #block).await
         },
         Shape::ReturnsFuture => quote! {
             #prelude
-            let #scope = #private::FnScope::enter_with(&#meta, #fields);
+            let #scope = #private::FnScope::enter(&#meta, #fields);
             #[allow(clippy::redundant_closure_call)]
             let #future = (|| #block)();
             #scope.into_future(#future)
         },
         Shape::ReturnsBoxedFuture => quote! {
             #prelude
-            let #scope = #private::FnScope::enter_with(&#meta, #fields);
+            let #scope = #private::FnScope::enter(&#meta, #fields);
             #[allow(clippy::redundant_closure_call)]
             let #future = (|| #block)();
             ::std::boxed::Box::pin(#scope.into_future(#future))

@@ -5,6 +5,7 @@
 mod args;
 mod calls;
 mod expand;
+mod rewriter;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -53,7 +54,7 @@ fn with_original(error: syn::Error, item: proc_macro2::TokenStream) -> TokenStre
 /// `traced!(client.chat(...))` input: the call, and an optional `crate = path` first.
 struct TracedInput {
     krate: Option<syn::Path>,
-    call: syn::ExprMethodCall,
+    call: syn::Expr,
 }
 
 impl Parse for TracedInput {
@@ -69,8 +70,8 @@ impl Parse for TracedInput {
         if !input.is_empty() {
             return Err(input.error("`traced!` takes exactly one method call"));
         }
-        match expr {
-            syn::Expr::MethodCall(call) => Ok(TracedInput { krate, call }),
+        match &expr {
+            syn::Expr::MethodCall(_) | syn::Expr::Call(_) => Ok(TracedInput { krate, call: expr }),
             other => Err(syn::Error::new_spanned(
                 other,
                 "`traced!` takes one client method call, e.g. `traced!(client.chat(model, messages, None))`",
@@ -89,7 +90,11 @@ pub fn traced(input: TokenStream) -> TokenStream {
     let krate = input
         .krate
         .unwrap_or_else(|| syn::parse_quote!(::llm_trace));
-    let rewritten = calls::rewrite(&input.call, &krate, calls::Mode::Forced);
+    let rewritten = match &input.call {
+        syn::Expr::MethodCall(call) => calls::rewrite_method(call, &krate, calls::Mode::Forced),
+        syn::Expr::Call(call) => calls::rewrite_path_call(call, &krate, calls::Mode::Forced),
+        other => other.clone(),
+    };
     quote!({
         #[allow(unused_imports)]
         use #krate::__private::kinds::*;

@@ -5,10 +5,10 @@ use std::borrow::Cow;
 
 use llm_trace_core::opentelemetry::{Array, KeyValue, StringValue, Value};
 use llm_trace_core::provider::{
-    InputContent, Message, Operation, Part, Provider, RequestInfo, ResponseInfo, TracedCall, Usage,
+    ChunkCount, InputContent, Message, Operation, Part, Provider, RequestInfo, ResponseInfo,
+    TracedCall, TracedStreamCall, Usage,
 };
 use llm_trace_core::semconv;
-use llm_trace_core::stream::{ChunkCount, TracedStreamCall};
 use mistralai_client::v1::chat::{
     ChatMessage, ChatMessageRole, ChatParams, ChatResponse, ChatResponseChoiceFinishReason,
 };
@@ -106,23 +106,30 @@ fn api_error_type(error: &ApiError) -> Cow<'static, str> {
     }
 }
 
-/// The status description: the HTTP status, or the client's own message when no response
-/// came (it names the URL, never the key); response bodies are left out, as they may echo
-/// the prompt.
+/// The status description, from the status code and a fixed vocabulary only: response
+/// bodies (and the client's messages, which quote them) can echo the prompt and the
+/// `Authorization` header, so no byte of them is kept.
 fn api_error_description(error: &ApiError) -> Cow<'static, str> {
-    const MAX: usize = 256;
-    if let Some(code) = http_status(&error.message) {
-        return Cow::Owned(format!("Mistral API answered HTTP {code}"));
+    match http_status(&error.message) {
+        Some(code) => Cow::Owned(format!("Mistral API answered HTTP {code}")),
+        None => Cow::Borrowed(no_status_description(&error.message)),
     }
-    let mut message = error.message.as_str();
-    if message.len() > MAX {
-        let mut end = MAX;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message = &message[..end];
+}
+
+/// What went wrong when no HTTP status came back, in words of llm-trace's own.
+fn no_status_description(message: &str) -> &'static str {
+    if message.contains("error sending request") || message.contains("connect") {
+        "the Mistral API could not be reached"
+    } else if message.contains("timed out") || message.contains("timeout") {
+        "the request to the Mistral API timed out"
+    } else if message.contains("decod")
+        || message.contains("expected")
+        || message.contains("missing field")
+    {
+        "the Mistral API's answer could not be decoded"
+    } else {
+        "the Mistral client failed"
     }
-    Cow::Owned(message.to_owned())
 }
 
 /// A message's parts: its text (when not empty) and its tool calls. mistralai-client 0.14
@@ -380,22 +387,17 @@ impl TracedStreamCall for ChatStream {
     }
 }
 
-llm_trace_core::declare_calls! {
-    /// `Client::chat`.
-    sync ChatSyncKind => Chat;
-    /// `Client::chat_async`.
-    async ChatAsyncKind => Chat;
-    /// `Client::embeddings`.
-    sync EmbeddingsSyncKind => Embeddings;
-    /// `Client::embeddings_async`.
-    async EmbeddingsAsyncKind => Embeddings;
-    /// `Client::chat_stream`.
-    stream ChatStreamKind => ChatStream;
-}
-
 llm_trace_core::declare_client! {
-    mistralai_client::v1::client::Client => |client| client.endpoint.as_str();
-    traits ClientEndpoint, ClientEndpointDeref, ClientEndpointDeref2;
+    /// The traits `#[llm_trace]`'s generated code brings into scope for mistralai-client
+    /// (the facade re-exports them).
+    pub mod kinds for mistralai_client::v1::client::Client {
+        endpoint = |client| client.endpoint.as_str();
+        sync Chat;
+        async Chat;
+        sync Embeddings;
+        async Embeddings;
+        stream ChatStream;
+    }
 }
 
 #[cfg(test)]
@@ -425,7 +427,27 @@ mod tests {
             api_error_description(&error("429 Too Many Requests: {\"prompt\":\"secret\"}")),
             "Mistral API answered HTTP 429"
         );
-        let long = "é".repeat(300);
-        assert!(api_error_description(&error(&long)).len() <= 256);
+        // Statuses without a known reason phrase (Cloudflare's 52x, 499): the code only.
+        for code in [499, 520, 522, 524, 529] {
+            let message = format!("{code} <unknown status code>: <html>sk-secret prompt</html>");
+            assert_eq!(api_error_type(&error(&message)), code.to_string());
+            assert_eq!(
+                api_error_description(&error(&message)),
+                format!("Mistral API answered HTTP {code}")
+            );
+            let sync_form = format!("<html>sk-secret</html>: {code} <unknown status code>");
+            assert_eq!(api_error_type(&error(&sync_form)), code.to_string());
+        }
+        for message in [
+            "error sending request for url (http://127.0.0.1:1/v1/chat/completions)",
+            "error decoding response body: expected value at line 1 column 1",
+            "sk-secret said the prompt",
+        ] {
+            let description = api_error_description(&error(message));
+            assert!(
+                !description.contains("sk-secret") && !description.contains("127.0.0.1"),
+                "{description}"
+            );
+        }
     }
 }

@@ -38,7 +38,10 @@ fn status_line(text: &str) -> Option<u16> {
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
+    // reqwest writes the reason phrase, or `<unknown status code>` for codes without one
+    // (499, Cloudflare's 52x).
     let reason_ok = rest.is_empty()
+        || rest == " <unknown status code>"
         || (rest.starts_with(' ')
             && rest[1..]
                 .chars()
@@ -47,8 +50,8 @@ fn status_line(text: &str) -> Option<u16> {
     (reason_ok && (100..=599).contains(&code)).then_some(code)
 }
 
-/// The `error.type` value for a status code: the code itself, as a static string for
-/// the common ones.
+/// The `error.type` value for a status code: the code itself (a static string for the
+/// common ones).
 pub fn status_error_type(code: u16) -> std::borrow::Cow<'static, str> {
     use std::borrow::Cow;
     Cow::Borrowed(match code {
@@ -84,6 +87,8 @@ mod tests {
         );
         assert_eq!(http_status("error decoding response body"), None);
         assert_eq!(http_status("body: 999 Nope"), None);
+        assert_eq!(http_status("520 <unknown status code>: <html>"), Some(520));
+        assert_eq!(http_status("<html>: 529 <unknown status code>"), Some(529));
         assert_eq!(http_status("value: 1234"), None);
         assert_eq!(http_status("résumé: 4"), None);
         assert_eq!(http_status(""), None);

@@ -10,20 +10,10 @@
 //! With the `testing` feature it also offers [`testing::MockServer`], a local
 //! Mistral-compatible HTTP server for offline tests.
 
-#![warn(missing_docs)]
-
 pub mod calls;
 pub mod error_type;
 pub mod models;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-/// The kind traits generated code brings into scope (through the facade).
-#[doc(hidden)]
-pub mod kinds {
-    pub use crate::calls::{
-        ChatAsyncKind as _, ChatStreamKind as _, ChatSyncKind as _, ClientEndpoint as _,
-        ClientEndpointDeref as _, ClientEndpointDeref2 as _, EmbeddingsAsyncKind as _,
-        EmbeddingsSyncKind as _,
-    };
-}
+pub use calls::kinds;

@@ -11,8 +11,8 @@
 //!
 //! Streamed calls (`chat_stream`) get a span that lives exactly as long as the stream:
 //! it ends at the stream's end (with usage and cost from the last chunk), at its first
-//! error, or when the stream is dropped early (`llm_trace.cancelled = true`); see
-//! [`TracedStream`]. Besides spans, llm-trace records the GenAI client [`metrics`].
+//! error, or when the stream is dropped early (`llm_trace.cancelled = true`). Besides
+//! spans, llm-trace records the GenAI client [`metrics`].
 //!
 //! ```no_run
 //! # #[cfg(feature = "mistral")] {
@@ -63,48 +63,90 @@
 //! tracer provider installed, or under a sampled-out parent, a traced call builds no
 //! attributes, formats no strings and allocates nothing.
 
-#![warn(missing_docs)]
-
-pub mod console;
-mod console_metrics;
-mod export_errors;
-mod init;
-#[cfg(feature = "grpc")]
-mod otlp_grpc;
-mod otlp_http;
+mod builder;
+pub mod env;
+mod error;
+mod export;
+mod headers;
+mod install;
 mod settings;
 
-pub use init::{builder, init, Telemetry};
-pub use llm_trace_core::attributes::{FieldValue, Scope};
+pub use builder::Builder;
+pub use error::{InitError, InitErrorKind, Origin};
+pub use export::console;
+pub use install::{builder, init, ShutdownReport, Telemetry};
+pub use llm_trace_core::__private::{FieldValue, InScope, Recorder, RecorderBuilder, Scope};
 pub use llm_trace_core::content::{CaptureMode, RedactionError};
-pub use llm_trace_core::metrics::{clear_meter_provider, set_meter_provider};
+pub use llm_trace_core::{pricing, provider, semconv};
 /// An attribute: a key and a value (re-exported from `opentelemetry`).
 pub use opentelemetry::KeyValue;
-/// Content capture settings (normally set by [`init`] and [`builder`]).
+pub use settings::{Compression, ExporterKind, Protocol, Sampling};
+
+/// Message content capture: the mode and the policy (normally set by [`init`] and
+/// [`builder`], or on a [`Recorder`]).
 pub mod content {
     pub use llm_trace_core::content::{
-        capture_mode, content_policy, set_capture_mode, set_content_policy, CaptureMode,
-        ContentPolicy, RedactionError, Redactor, GEN_AI_INPUT_MESSAGES, GEN_AI_OUTPUT_MESSAGES,
-        GEN_AI_SYSTEM_INSTRUCTIONS, GEN_AI_TOOL_DEFINITIONS, OPERATION_DETAILS_EVENT,
-        REDACTION_FAILED,
+        CaptureMode, ContentPolicy, RedactionError, Redactor, UnknownCaptureMode,
     };
 }
-pub use llm_trace_core::pricing;
-pub use llm_trace_core::provider;
-pub use llm_trace_core::semconv;
-pub use llm_trace_core::stream::{TracedStream, TracedStreamFuture};
-pub use settings::{env, Builder, ExporterKind, InitError, Protocol, Sampling};
-/// The GenAI metrics llm-trace records, and their bucket boundaries.
+
+/// The GenAI metrics llm-trace records: their names (see [`semconv`]) and bucket
+/// boundaries.
 pub mod metrics {
-    pub use llm_trace_core::metrics::{
-        COST, COST_BUCKETS, DURATION_BUCKETS, GEN_AI_TOKEN_TYPE, OPERATION_DURATION,
-        TIME_PER_OUTPUT_CHUNK, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK,
-        TIME_TO_FIRST_CHUNK_BUCKETS, TOKEN_BUCKETS, TOKEN_USAGE,
+    pub use llm_trace_core::__private::{
+        COST_BUCKETS, DURATION_BUCKETS, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK_BUCKETS,
+        TOKEN_BUCKETS,
+    };
+    pub use llm_trace_core::semconv::{
+        GEN_AI_CLIENT_OPERATION_DURATION as OPERATION_DURATION,
+        GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK as TIME_PER_OUTPUT_CHUNK,
+        GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK as TIME_TO_FIRST_CHUNK,
+        GEN_AI_CLIENT_TOKEN_USAGE as TOKEN_USAGE, GEN_AI_TOKEN_TYPE,
+        GEN_AI_USAGE_COST_METRIC as COST,
     };
 }
-pub use llm_trace_core::tracer::{clear_tracer_provider, set_tracer_provider};
-/// For provider crates: declare which calls are traced (see [`provider`]).
-pub use llm_trace_core::{declare_calls, declare_client};
+
+/// For provider crates: declare a client and its traced calls (see [`provider`]).
+pub use llm_trace_core::declare_client;
+
+/// Makes llm-trace take its spans from `provider` from now on, process-wide (a shortcut
+/// for [`Recorder::update_global`]): for applications that keep their own provider, or
+/// tests with an in-memory exporter.
+///
+/// ```
+/// use opentelemetry::trace::noop::NoopTracerProvider;
+/// llm_trace::set_tracer_provider(&NoopTracerProvider::new());
+/// llm_trace::clear_tracer_provider();
+/// ```
+pub fn set_tracer_provider<P>(provider: &P)
+where
+    P: opentelemetry::trace::TracerProvider,
+    P::Tracer: Send + Sync + 'static,
+    <P::Tracer as opentelemetry::trace::Tracer>::Span: Send + Sync + 'static,
+{
+    Recorder::update_global(|recorder| recorder.tracer_provider(provider));
+}
+
+/// Goes back to the OpenTelemetry global tracer provider (undoes [`set_tracer_provider`]).
+pub fn clear_tracer_provider() {
+    Recorder::update_global(RecorderBuilder::global_tracer_provider);
+}
+
+/// Makes llm-trace record its metrics into `provider` from now on, process-wide.
+///
+/// ```
+/// use opentelemetry::metrics::noop::NoopMeterProvider;
+/// llm_trace::set_meter_provider(&NoopMeterProvider::new());
+/// llm_trace::clear_meter_provider();
+/// ```
+pub fn set_meter_provider<P: opentelemetry::metrics::MeterProvider + ?Sized>(provider: &P) {
+    Recorder::update_global(|recorder| recorder.meter_provider(provider));
+}
+
+/// Goes back to the OpenTelemetry global meter provider (undoes [`set_meter_provider`]).
+pub fn clear_meter_provider() {
+    Recorder::update_global(RecorderBuilder::global_meter_provider);
+}
 
 /// Traces a function and the LLM client calls in its body.
 ///
@@ -183,19 +225,56 @@ macro_rules! untraced {
     };
 }
 
-/// Not public API: what the macros' generated code names.
+/// Implemented for no type: the compile error of a `traced!` given a call no provider
+/// recognises.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`llm_trace::traced!` was given a call that no llm-trace provider recognises",
+    label = "not a call of a supported client method",
+    note = "`traced!` takes one call of a supported client method on a client value, e.g. mistralai-client's `chat`, `chat_async`, `chat_stream`, `embeddings` or `embeddings_async`, with concrete (not generic) argument and result types",
+    note = "is the provider's feature (e.g. `mistral`) enabled on `llm-trace`?"
+)]
+pub trait SupportedClientCall {}
+
+/// Not public API: what the macros' generated code names. It changes in any release
+/// without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use llm_trace_core::attributes::field;
-    pub use llm_trace_core::call::CallStart;
-    pub use llm_trace_core::function::{
-        start as start_fn, start_with as start_fn_with, FnFuture, FnMeta, FnScope,
+    use llm_trace_core::__private::{Probe, Untraced};
+
+    pub use llm_trace_core::__private::{
+        field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Receiver,
     };
-    pub use llm_trace_core::probe::{probe, EndpointProbe, Probe};
+
+    /// The kind `traced!` falls back to: a compile error naming the problem.
+    #[derive(Clone, Copy, Debug)]
+    pub struct NotATracedCall;
+
+    impl NotATracedCall {
+        /// Never compiles: reports the misplaced `traced!`.
+        pub fn call<A, F, M, R>(self, probe: Probe<A, F, M, R>, args: A) -> R
+        where
+            F: FnOnce(A, &mut CallStart) -> (M, R),
+            Probe<A, F, M, R>: crate::SupportedClientCall,
+        {
+            Untraced.call(probe, args)
+        }
+    }
+
+    /// The fallback kind of `traced!` (see [`NotATracedCall`]).
+    pub trait ForcedCall {
+        /// The call's kind.
+        fn __llm_trace_forced_kind(&self) -> NotATracedCall {
+            NotATracedCall
+        }
+    }
+
+    impl<A, F, M, R> ForcedCall for &Probe<A, F, M, R> {}
 
     /// The kind traits of every enabled provider, and the fallbacks.
     pub mod kinds {
-        pub use llm_trace_core::probe::{ForcedCall as _, NoEndpoint as _, UntracedCall as _};
+        pub use super::ForcedCall as _;
+        pub use llm_trace_core::__private::{AnyReceiver as _, UntracedCall as _};
         #[cfg(feature = "mistral")]
         pub use llm_trace_mistral::kinds::*;
     }

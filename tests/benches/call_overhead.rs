@@ -13,7 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use llm_trace::llm_trace;
-use llm_trace::pricing::{self, ModelPrice, Price, PricingTable};
+use llm_trace::pricing::{ModelPrice, Price, PricingTable};
 use llm_trace::provider::Operation;
 #[allow(unused_imports)]
 use llm_trace_tests::fake::kinds::*;
@@ -82,7 +82,7 @@ fn overhead(c: &mut Criterion) {
             output: Some(Price::per_million(0.30).unwrap()),
         },
     );
-    pricing::set_active(prices);
+    llm_trace::Recorder::update_global(|recorder| recorder.pricing(prices));
     let client = FakeClient::new();
     let mut group = c.benchmark_group("one fake chat call");
 

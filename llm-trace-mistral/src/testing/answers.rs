@@ -8,12 +8,12 @@ use super::EMBEDDING_DIMENSIONS;
 const CREATED: u64 = 1_764_288_000;
 
 /// Token count stand-in: whitespace-separated words.
-pub fn count_tokens(text: &str) -> u32 {
+pub(crate) fn count_tokens(text: &str) -> u32 {
     u32::try_from(text.split_whitespace().count()).unwrap_or(u32::MAX)
 }
 
 /// The total prompt "tokens" of a chat request's messages.
-pub fn prompt_tokens(request: &Value) -> u32 {
+pub(crate) fn prompt_tokens(request: &Value) -> u32 {
     request["messages"]
         .as_array()
         .map(|messages| {
@@ -27,17 +27,17 @@ pub fn prompt_tokens(request: &Value) -> u32 {
 }
 
 /// The model asked for, echoed in answers (mistralai-client parses it into its enum).
-pub fn requested_model<'a>(request: &'a Value, default: &'a str) -> &'a str {
+pub(crate) fn requested_model<'a>(request: &'a Value, default: &'a str) -> &'a str {
     request["model"].as_str().unwrap_or(default)
 }
 
 /// A stable id for the n-th answer.
-pub fn answer_id(prefix: &str, sequence: u64) -> String {
+pub(crate) fn answer_id(prefix: &str, sequence: u64) -> String {
     format!("{prefix}-{sequence:08x}")
 }
 
 /// A non-streamed chat completion, with tool calls `(name, arguments)` if any.
-pub fn chat_completion(
+pub(crate) fn chat_completion(
     id: &str,
     model: &str,
     answer: &str,
@@ -75,7 +75,7 @@ pub fn chat_completion(
 }
 
 /// The pieces a streamed answer is cut into: one word (with its space) per chunk.
-pub fn stream_pieces(answer: &str) -> Vec<String> {
+pub(crate) fn stream_pieces(answer: &str) -> Vec<String> {
     let mut pieces: Vec<String> = answer.split_inclusive(' ').map(str::to_owned).collect();
     if pieces.is_empty() {
         pieces.push(String::new());
@@ -84,7 +84,7 @@ pub fn stream_pieces(answer: &str) -> Vec<String> {
 }
 
 /// One SSE event carrying a stream chunk.
-pub fn stream_chunk(
+pub(crate) fn stream_chunk(
     id: &str,
     model: &str,
     content: &str,
@@ -114,10 +114,10 @@ pub fn stream_chunk(
 }
 
 /// The end of an SSE stream.
-pub const STREAM_DONE: &str = "data: [DONE]\n\n";
+pub(crate) const STREAM_DONE: &str = "data: [DONE]\n\n";
 
 /// Deterministic unit-length embedding of a text.
-pub fn embedding(text: &str) -> Vec<f32> {
+pub(crate) fn embedding(text: &str) -> Vec<f32> {
     // FNV-1a seed, xorshift64* sequence.
     let mut state = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
         (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
@@ -139,7 +139,7 @@ pub fn embedding(text: &str) -> Vec<f32> {
 }
 
 /// An embeddings answer for a request `{model, input: [...]}`.
-pub fn embeddings(id: &str, request: &Value, usage: Option<(u32, u32)>) -> Value {
+pub(crate) fn embeddings(id: &str, request: &Value, usage: Option<(u32, u32)>) -> Value {
     let inputs: Vec<&str> = request["input"]
         .as_array()
         .map(|items| items.iter().filter_map(Value::as_str).collect())
@@ -162,7 +162,7 @@ pub fn embeddings(id: &str, request: &Value, usage: Option<(u32, u32)>) -> Value
 }
 
 /// The model list.
-pub fn models() -> Value {
+pub(crate) fn models() -> Value {
     let model = |id: &str, chat: bool| {
         json!({
             "id": id,

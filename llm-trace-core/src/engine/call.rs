@@ -1,0 +1,426 @@
+//! The CLIENT span of one traced client call: prepared from the arguments, started right
+//! before the request goes out, filled from the response or error, ended exactly once;
+//! and the call's metrics.
+//!
+//! A sync call starts when the generated code reports the client's endpoint
+//! ([`CallStart::begin`]), right before the client method runs. An async or streamed call
+//! starts at its future's first poll — the moment the request is sent — so a future
+//! dropped unpolled makes no span and records nothing.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+
+use super::capture::CallContent;
+use super::context_attributes::ContextAttributes;
+use super::metrics::{CallMetrics, Instruments};
+use super::response::{cow_value, response_attributes};
+use super::server::server_attributes;
+use super::state::{self, State};
+use crate::content::Message;
+use crate::provider::{Operation, Provider, ResponseInfo, TracedCall};
+use crate::semconv;
+
+/// When a call's span starts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Timing {
+    /// At [`CallStart::begin`], made current until the call returns (sync calls).
+    #[default]
+    Now,
+    /// At the first poll of the call's future.
+    FirstPoll,
+}
+
+/// The start of a call's span, handed to the call by generated code.
+#[derive(Default)]
+pub struct CallStart {
+    phase: Phase,
+    timing: Timing,
+    /// The span made current for a sync call, detached when the call returns.
+    guard: Option<ContextGuard>,
+}
+
+impl std::fmt::Debug for CallStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let phase = match &self.phase {
+            Phase::Idle => "idle",
+            Phase::Pending(_) => "pending",
+            Phase::Started(_) => "started",
+        };
+        f.debug_struct("CallStart").field("phase", &phase).finish()
+    }
+}
+
+/// Where a call is in its life.
+#[derive(Default)]
+pub(crate) enum Phase {
+    /// Nothing is traced: no tracer, sampled-out parent, or not a traced call.
+    #[default]
+    Idle,
+    /// Prepared, not started.
+    Pending(Pending),
+    /// Started: the span is open, the clock runs.
+    Started(Started),
+}
+
+/// A call about to start: what its span and metrics need.
+pub(crate) struct Pending {
+    state: Arc<State>,
+    span: Option<PendingSpan>,
+    instruments: Option<Arc<Instruments>>,
+    operation: Operation,
+    provider: &'static str,
+    model: Cow<'static, str>,
+    default_port: u16,
+    /// Host and port of the client's endpoint, once reported.
+    server: Option<(Arc<str>, u16)>,
+}
+
+struct PendingSpan {
+    name: Cow<'static, str>,
+    attributes: Vec<KeyValue>,
+    parent: Context,
+    content: Option<CallContent>,
+}
+
+impl CallStart {
+    /// A start that traces nothing (calls that are not recognised as LLM calls).
+    pub fn disabled() -> Self {
+        CallStart::default()
+    }
+
+    /// Prepares the span and metrics of a call of kind `C` from its arguments, reading the
+    /// state once; allocation-free when neither can record.
+    pub(crate) fn prepare<C: TracedCall>(args: &C::Args, timing: Timing, stream: bool) -> Self {
+        let phase = state::with(|state| {
+            let span_may_record = Context::map_current(|parent| state.tracer.may_record(parent));
+            let instruments = state.metrics.instruments(&state.tracer);
+            if !span_may_record && instruments.is_none() {
+                return Phase::Idle;
+            }
+            Phase::Pending(Pending::new::<C>(
+                state,
+                args,
+                span_may_record,
+                instruments,
+                stream,
+            ))
+        });
+        CallStart {
+            phase,
+            timing,
+            guard: None,
+        }
+    }
+
+    /// Records the client's endpoint (`server.address`, `server.port`) and, for a sync
+    /// call, starts the span and makes it current.
+    ///
+    /// Generated code calls this right before the client method; `None` means the
+    /// endpoint is not known.
+    pub fn begin(&mut self, endpoint: Option<&str>) {
+        let Phase::Pending(pending) = &mut self.phase else {
+            return;
+        };
+        pending.server = endpoint.and_then(|e| server_attributes(e, pending.default_port));
+        if self.timing == Timing::Now {
+            if let Phase::Pending(pending) = std::mem::take(&mut self.phase) {
+                let started = pending.start();
+                self.guard = started.cx.clone().map(Context::attach);
+                self.phase = Phase::Started(started);
+            }
+        }
+    }
+
+    /// Where the call is, the span detached from the thread.
+    pub(crate) fn into_phase(mut self) -> Phase {
+        drop(self.guard.take());
+        std::mem::take(&mut self.phase)
+    }
+}
+
+impl Phase {
+    /// The started call, starting it now if it was only prepared.
+    pub(crate) fn start(&mut self) -> Option<&Started> {
+        if let Phase::Pending(_) = self {
+            if let Phase::Pending(pending) = std::mem::take(self) {
+                *self = Phase::Started(pending.start());
+            }
+        }
+        match self {
+            Phase::Started(started) => Some(started),
+            _ => None,
+        }
+    }
+
+    /// The started call, if it started, leaving nothing behind.
+    pub(crate) fn take_started(&mut self) -> Option<Started> {
+        match std::mem::take(self) {
+            Phase::Started(started) => Some(started),
+            _ => None,
+        }
+    }
+}
+
+/// The attributes a call's span and metrics both start with: operation, provider, model.
+fn base_attributes(
+    operation: Operation,
+    provider: &'static str,
+    model: Cow<'static, str>,
+) -> [KeyValue; 3] {
+    [
+        KeyValue::new(semconv::GEN_AI_OPERATION_NAME, operation.as_str()),
+        KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, provider),
+        KeyValue::new(semconv::GEN_AI_REQUEST_MODEL, cow_value(model)),
+    ]
+}
+
+impl Pending {
+    fn new<C: TracedCall>(
+        state: &Arc<State>,
+        args: &C::Args,
+        span_may_record: bool,
+        instruments: Option<Arc<Instruments>>,
+        stream: bool,
+    ) -> Self {
+        let info = C::request_info(args);
+        let provider = <C::Provider as Provider>::NAME;
+        let span = span_may_record.then(|| {
+            let parent = Context::current();
+            let mut attributes = Vec::with_capacity(16);
+            attributes.extend(base_attributes(C::OPERATION, provider, info.model.clone()));
+            C::request_attributes(args, &mut attributes);
+            if stream {
+                attributes.push(KeyValue::new(semconv::GEN_AI_REQUEST_STREAM, true));
+            }
+            if let Some(inherited) = ContextAttributes::of(&parent) {
+                attributes.extend(inherited.iter().cloned());
+            }
+            let content = CallContent::prepare::<C>(state, args);
+            if let Some(content) = &content {
+                attributes.extend(content.start_attributes());
+            }
+            PendingSpan {
+                name: info.span_name,
+                attributes,
+                parent,
+                content,
+            }
+        });
+        Pending {
+            state: Arc::clone(state),
+            span,
+            instruments,
+            operation: C::OPERATION,
+            provider,
+            model: info.model,
+            default_port: <C::Provider as Provider>::DEFAULT_PORT,
+            server: None,
+        }
+    }
+
+    fn start(self) -> Started {
+        let server = self.server.map(|(host, port)| {
+            [
+                KeyValue::new(semconv::SERVER_ADDRESS, host),
+                KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
+            ]
+        });
+        let (cx, content) = match self.span {
+            Some(pending) => {
+                let mut attributes = pending.attributes;
+                attributes.extend(server.iter().flatten().cloned());
+                let span = self
+                    .state
+                    .tracer
+                    .start(
+                        pending.name,
+                        |builder| {
+                            builder
+                                .with_kind(SpanKind::Client)
+                                .with_attributes(attributes)
+                        },
+                        &pending.parent,
+                    )
+                    .map(|span| pending.parent.with_span(span));
+                // Content goes only where a span went.
+                let content = pending.content.filter(|_| span.is_some());
+                (span, content)
+            }
+            None => (None, None),
+        };
+        let metrics = self.instruments.map(|instruments| {
+            let mut attributes = Vec::with_capacity(5);
+            attributes.extend(base_attributes(
+                self.operation,
+                self.provider,
+                self.model.clone(),
+            ));
+            attributes.extend(server.into_iter().flatten());
+            CallMetrics::new(instruments, attributes)
+        });
+        Started {
+            state: self.state,
+            cx,
+            content,
+            metrics,
+            operation: self.operation,
+            model: self.model,
+            at: Instant::now(),
+        }
+    }
+}
+
+/// A started call: its span's context (if traced), its metrics (if on), its model and
+/// start time.
+pub(crate) struct Started {
+    state: Arc<State>,
+    cx: Option<Context>,
+    content: Option<CallContent>,
+    metrics: Option<CallMetrics>,
+    operation: Operation,
+    model: Cow<'static, str>,
+    /// When the call started (the span's start), for durations and time to first chunk.
+    pub(crate) at: Instant,
+}
+
+impl Started {
+    /// The span's context, to make current while the call runs.
+    pub(crate) fn context(&self) -> Option<&Context> {
+        self.cx.as_ref()
+    }
+
+    /// Whether the span records (is sampled).
+    fn span_recording(&self) -> bool {
+        self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
+    }
+
+    /// Whether the call's content is captured.
+    pub(crate) fn captures_content(&self) -> bool {
+        self.content.is_some()
+    }
+
+    /// Whether anything (span or metrics) wants what the response says.
+    pub(crate) fn is_observed(&self) -> bool {
+        self.metrics.is_some() || self.span_recording()
+    }
+
+    /// The call's metrics, when on.
+    pub(crate) fn metrics(&self) -> Option<&CallMetrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Fills the span from the call's outcome and ends it.
+    pub(crate) fn finish<C: TracedCall>(self, result: &Result<C::Response, C::Error>) {
+        match result {
+            Ok(response) => {
+                let info = if self.is_observed() {
+                    C::response_info(response)
+                } else {
+                    ResponseInfo::default()
+                };
+                let output = if self.captures_content() {
+                    C::output_content(response)
+                } else {
+                    Vec::new()
+                };
+                self.end_ok(info, Vec::new(), &output);
+            }
+            Err(error) => self.end_err::<C>(error, Vec::new()),
+        }
+    }
+
+    /// Ends a successful call with what its response said, plus `extra` span attributes
+    /// and, when content is captured, the `output` messages.
+    pub(crate) fn end_ok(self, info: ResponseInfo, extra: Vec<KeyValue>, output: &[Message]) {
+        let duration = self.at.elapsed();
+        let recording = self.span_recording();
+        let cost = match info.usage {
+            Some(usage) if recording || self.metrics.is_some() => self.state.pricing.cost_usd(
+                self.operation,
+                &self.model,
+                usage.input_tokens,
+                usage.output_tokens.unwrap_or(0),
+            ),
+            _ => None,
+        };
+        if let Some(metrics) = &self.metrics {
+            let response_model = info
+                .model
+                .clone()
+                .map(|model| KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, cow_value(model)));
+            let usage = info
+                .usage
+                .map(|usage| (usage.input_tokens, usage.output_tokens));
+            metrics.record_end(duration, response_model, None, usage, cost);
+        }
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if recording {
+                let mut attributes = response_attributes(info, cost);
+                attributes.extend(extra);
+                span.set_attributes(attributes);
+                if let Some(content) = self.content {
+                    content.finish(&span, output);
+                }
+            }
+            span.end();
+        }
+    }
+
+    /// Ends a failed call: status ERROR, `error.type`, plus `extra` span attributes.
+    pub(crate) fn end_err<C: TracedCall>(self, error: &C::Error, extra: Vec<KeyValue>) {
+        let duration = self.at.elapsed();
+        let error_type = KeyValue::new(semconv::ERROR_TYPE, cow_value(C::error_type(error)));
+        if let Some(metrics) = &self.metrics {
+            metrics.record_end(duration, None, Some(error_type.clone()), None, None);
+        }
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attribute(error_type);
+                span.set_attributes(extra);
+                span.set_status(Status::error(C::error_description(error)));
+                if let Some(content) = self.content {
+                    content.finish(&span, &[]);
+                }
+            }
+            span.end();
+        }
+    }
+
+    /// Ends the span of a call abandoned before it finished, with `extra` attributes.
+    /// Abandoned calls record no duration or token metrics.
+    pub(crate) fn cancel(self, extra: Vec<KeyValue>) {
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if span.is_recording() {
+                span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
+                span.set_attributes(extra);
+                if let Some(content) = self.content {
+                    content.finish(&span, &[]);
+                }
+            }
+            span.end();
+        }
+    }
+}
+
+/// Traces one synchronous call of kind `C`: `call` receives the arguments and the
+/// [`CallStart`] to report the endpoint to (which starts the span), and returns the
+/// receiver's marker with the client's result.
+#[inline]
+pub(crate) fn trace_sync<C: TracedCall, M>(
+    args: C::Args,
+    call: impl FnOnce(C::Args, &mut CallStart) -> (M, Result<C::Response, C::Error>),
+) -> Result<C::Response, C::Error> {
+    let mut start = CallStart::prepare::<C>(&args, Timing::Now, false);
+    let (_, result) = call(args, &mut start);
+    if let Some(started) = start.into_phase().take_started() {
+        started.finish::<C>(&result);
+    }
+    result
+}

@@ -1,0 +1,180 @@
+//! The INTERNAL span of an annotated function.
+//!
+//! Sync functions hold a [`FnScope`] for their whole body: the span's context is current
+//! while the body runs and the span ends when the scope drops (on return or unwind).
+//! Async functions wrap their body in a [`FnFuture`], which makes the span's context
+//! current on every poll and never holds a context guard across `.await`, so the
+//! function's future stays `Send` when its body's is.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+use pin_project_lite::pin_project;
+
+use super::context_attributes::{with_attributes, ContextAttributes};
+use super::poll::in_context;
+use super::state;
+use crate::semconv;
+
+/// Static facts about an annotated function, built by the macro at compile time.
+#[derive(Debug)]
+pub struct FnMeta {
+    /// The span name: the function's name, or the attribute's `name = "..."`.
+    pub span_name: &'static str,
+    /// `code.function.name`: `module::path::function`.
+    pub function: &'static str,
+    /// `code.file.path`.
+    pub file: &'static str,
+    /// `code.line.number`.
+    pub line: u32,
+}
+
+/// The `fields(...)` of a function: built only when its span records.
+pub type Fields<'a> = &'a dyn Fn() -> Vec<Option<KeyValue>>;
+
+/// Starts the function's span under the current context, returning the context that
+/// carries it, or `None` when nothing is traced. Its `fields(...)` are set on the span and
+/// carried by its context to the spans started under it, with the context's own
+/// attributes.
+pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
+    state::with(|state| {
+        Context::map_current(|parent| {
+            if !state.tracer.may_record(parent) {
+                return None;
+            }
+            let span = state.tracer.start(
+                Cow::Borrowed(meta.span_name),
+                |builder| builder.with_kind(SpanKind::Internal),
+                parent,
+            )?;
+            let mut cx = parent.with_span(span);
+            if cx.span().is_recording() {
+                let fields: Vec<KeyValue> = fields().into_iter().flatten().collect();
+                if !fields.is_empty() {
+                    cx = with_attributes(&cx, fields);
+                }
+                let code = [
+                    KeyValue::new(semconv::CODE_FUNCTION_NAME, meta.function),
+                    KeyValue::new(semconv::CODE_FILE_PATH, meta.file),
+                    KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(meta.line)),
+                ];
+                let inherited = ContextAttributes::of(&cx).map(|a| a.iter().cloned());
+                cx.span()
+                    .set_attributes(code.into_iter().chain(inherited.into_iter().flatten()));
+            }
+            Some(cx)
+        })
+    })
+}
+
+/// Ends the span held by a context exactly once; on drop if nobody did before.
+#[derive(Debug)]
+struct SpanEnd {
+    cx: Option<Context>,
+}
+
+impl SpanEnd {
+    fn end(&mut self, cancelled: bool) {
+        if let Some(cx) = self.cx.take() {
+            let span = cx.span();
+            if std::thread::panicking() {
+                span.set_status(Status::error("panicked"));
+            } else if cancelled && span.is_recording() {
+                span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
+            }
+            span.end();
+        }
+    }
+}
+
+impl Drop for SpanEnd {
+    fn drop(&mut self) {
+        self.end(true);
+    }
+}
+
+/// The span of a running sync function: current until dropped, then ended.
+#[must_use = "the function span ends when the scope is dropped"]
+pub struct FnScope {
+    // Field order matters: the guard is dropped (context detached) after the span ended.
+    end: SpanEnd,
+    _guard: Option<ContextGuard>,
+}
+
+impl std::fmt::Debug for FnScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnScope").field("end", &self.end).finish()
+    }
+}
+
+impl FnScope {
+    /// Starts the function's span and makes it current.
+    pub fn enter(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
+        let cx = start(meta, fields);
+        let guard = cx.clone().map(Context::attach);
+        FnScope {
+            end: SpanEnd { cx },
+            _guard: guard,
+        }
+    }
+
+    /// Whether a span was started (else the scope does nothing).
+    pub fn is_traced(&self) -> bool {
+        self.end.cx.is_some()
+    }
+
+    /// For a function that returns a future: detaches the span from the thread and hands
+    /// it to the future, which ends it when it completes (or is dropped).
+    pub fn into_future<F: Future>(mut self, future: F) -> FnFuture<F> {
+        FnFuture::new(self.end.cx.take(), future)
+    }
+}
+
+impl Drop for FnScope {
+    fn drop(&mut self) {
+        self.end.end(false);
+    }
+}
+
+pin_project! {
+    /// The body of an annotated async function, run under the function's span.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct FnFuture<F> {
+        #[pin]
+        inner: F,
+        end: SpanEnd,
+    }
+}
+
+impl<F> std::fmt::Debug for FnFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FnFuture").field("end", &self.end).finish()
+    }
+}
+
+impl<F: Future> FnFuture<F> {
+    /// Runs `inner` under the span carried by `cx` (if any).
+    pub fn new(cx: Option<Context>, inner: F) -> Self {
+        FnFuture {
+            inner,
+            end: SpanEnd { cx },
+        }
+    }
+}
+
+impl<F: Future> Future for FnFuture<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
+        if poll.is_ready() {
+            this.end.end(false);
+        }
+        poll
+    }
+}

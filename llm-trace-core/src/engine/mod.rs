@@ -1,0 +1,18 @@
+//! The engine: what the macros' generated code, the facade and provider crates' macro
+//! expansions use. Re-exported as `__private`, which is not public API.
+
+pub(crate) mod call;
+pub(crate) mod capture;
+pub(crate) mod context_attributes;
+pub(crate) mod function;
+pub(crate) mod future;
+pub(crate) mod metrics;
+pub(crate) mod poll;
+pub(crate) mod probe;
+pub(crate) mod recorder;
+pub(crate) mod response;
+pub(crate) mod server;
+pub(crate) mod state;
+pub(crate) mod stream;
+pub(crate) mod sync;
+pub(crate) mod tracer;

@@ -1,0 +1,248 @@
+//! [`Recorder`]: everything llm-trace records with, as one value — installed for the whole
+//! process in one step, or for one thread's scope (tests, several pipelines).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::metrics::MeterProvider;
+use opentelemetry::trace::{Tracer, TracerProvider};
+use pin_project_lite::pin_project;
+
+use super::metrics::MetricsSource;
+use super::state::{self, State};
+use super::tracer::{forget_noop, TracerSource};
+use crate::content::{CaptureMode, ContentPolicy};
+use crate::pricing::PricingTable;
+
+/// Where llm-trace records: the tracer its spans come from, the meter its metrics go to,
+/// whether and how message content is captured, and the price table.
+///
+/// `llm_trace::init()` builds one and installs it for the process. Build your own to
+/// record into providers you own — for the whole process ([`Recorder::set_global`]) or only
+/// around some work on the current thread ([`Recorder::in_scope`], [`Recorder::scope`]),
+/// which is how tests check their spans without touching global state:
+///
+/// ```
+/// use llm_trace_core::__private::Recorder;
+/// use llm_trace_core::content::CaptureMode;
+/// use opentelemetry::trace::noop::NoopTracerProvider;
+///
+/// let recorder = Recorder::builder()
+///     .tracer_provider(&NoopTracerProvider::new())
+///     .no_metrics()
+///     .capture_content(CaptureMode::SpanOnly)
+///     .build();
+/// let answer = recorder.in_scope(|| {
+///     // #[llm_trace] functions called here record through `recorder`
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[derive(Clone)]
+pub struct Recorder {
+    state: Arc<State>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let tracer = match &self.state.tracer {
+            TracerSource::Global => "global",
+            TracerSource::Installed(_) => "installed",
+            TracerSource::Off => "off",
+        };
+        let metrics = match &self.state.metrics {
+            MetricsSource::Global => "global",
+            MetricsSource::Installed(_) => "installed",
+            MetricsSource::Off => "off",
+        };
+        f.debug_struct("Recorder")
+            .field("tracer", &tracer)
+            .field("metrics", &metrics)
+            .field("capture", &self.state.capture)
+            .field("policy", &self.state.policy)
+            .field("priced_models", &self.state.pricing.len())
+            .finish()
+    }
+}
+
+impl Default for Recorder {
+    /// What llm-trace uses before it is configured: the OpenTelemetry global providers, no
+    /// content, the compiled-in prices.
+    fn default() -> Self {
+        Recorder::builder().build()
+    }
+}
+
+impl Recorder {
+    /// A builder starting from the defaults (see [`Recorder::default`]).
+    pub fn builder() -> RecorderBuilder {
+        RecorderBuilder {
+            state: State::default(),
+        }
+    }
+
+    /// The recorder in force on this thread: the innermost scope's, else the global one.
+    pub fn current() -> Recorder {
+        Recorder {
+            state: state::current(),
+        }
+    }
+
+    /// A builder starting from this recorder's settings.
+    pub fn to_builder(&self) -> RecorderBuilder {
+        RecorderBuilder {
+            state: State::clone(&self.state),
+        }
+    }
+
+    /// Makes this the recorder of the whole process (threads inside a scope keep theirs).
+    pub fn set_global(self) {
+        forget_noop();
+        state::install(self.state);
+    }
+
+    /// Changes the global recorder in one step: `change` gets a builder holding the current
+    /// one's settings.
+    pub fn update_global(change: impl FnOnce(RecorderBuilder) -> RecorderBuilder) {
+        forget_noop();
+        state::update(|current| {
+            change(RecorderBuilder {
+                state: current.clone(),
+            })
+            .state
+        });
+    }
+
+    /// Runs `work` with this recorder in force on the current thread.
+    pub fn in_scope<R>(&self, work: impl FnOnce() -> R) -> R {
+        let _scope = state::enter_scope(Arc::clone(&self.state));
+        work()
+    }
+
+    /// `future`, polled with this recorder in force (on whatever thread polls it).
+    pub fn scope<F: Future>(&self, future: F) -> InScope<F> {
+        InScope {
+            inner: future,
+            state: Arc::clone(&self.state),
+        }
+    }
+
+    /// The content capture mode.
+    pub fn capture_mode(&self) -> CaptureMode {
+        self.state.capture
+    }
+
+    /// The price table.
+    pub fn pricing(&self) -> &PricingTable {
+        &self.state.pricing
+    }
+}
+
+pin_project! {
+    /// A future polled with a [`Recorder`] in force.
+    #[must_use = "futures do nothing unless polled"]
+    pub struct InScope<F> {
+        #[pin]
+        inner: F,
+        state: Arc<State>,
+    }
+}
+
+impl<F> std::fmt::Debug for InScope<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("InScope")
+    }
+}
+
+impl<F: Future> Future for InScope<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _scope = state::enter_scope(Arc::clone(this.state));
+        this.inner.poll(task)
+    }
+}
+
+/// Builds a [`Recorder`].
+#[must_use = "call .build() to get the recorder"]
+pub struct RecorderBuilder {
+    state: State,
+}
+
+impl std::fmt::Debug for RecorderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecorderBuilder")
+    }
+}
+
+impl RecorderBuilder {
+    /// Spans come from `provider`.
+    pub fn tracer_provider<P>(mut self, provider: &P) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.state.tracer = TracerSource::from_provider(provider);
+        self
+    }
+
+    /// Spans come from the OpenTelemetry global tracer provider (the default).
+    pub fn global_tracer_provider(mut self) -> Self {
+        self.state.tracer = TracerSource::Global;
+        self
+    }
+
+    /// No spans at all (metrics may still be recorded).
+    pub fn no_tracing(mut self) -> Self {
+        self.state.tracer = TracerSource::Off;
+        self
+    }
+
+    /// Metrics go to `provider`.
+    pub fn meter_provider<P: MeterProvider + ?Sized>(mut self, provider: &P) -> Self {
+        self.state.metrics = MetricsSource::from_provider(provider);
+        self
+    }
+
+    /// Metrics go to the OpenTelemetry global meter provider, when spans come from the
+    /// global tracer provider and it is a real one (the default).
+    pub fn global_meter_provider(mut self) -> Self {
+        self.state.metrics = MetricsSource::Global;
+        self
+    }
+
+    /// No metrics at all.
+    pub fn no_metrics(mut self) -> Self {
+        self.state.metrics = MetricsSource::Off;
+        self
+    }
+
+    /// Where message content may be recorded (default: nowhere).
+    pub fn capture_content(mut self, mode: CaptureMode) -> Self {
+        self.state.capture = mode;
+        self
+    }
+
+    /// How captured content is redacted and bounded.
+    pub fn content_policy(mut self, policy: ContentPolicy) -> Self {
+        self.state.policy = policy;
+        self
+    }
+
+    /// The price table (default: the compiled-in one).
+    pub fn pricing(mut self, table: PricingTable) -> Self {
+        self.state.pricing = table;
+        self
+    }
+
+    /// The recorder.
+    pub fn build(self) -> Recorder {
+        Recorder {
+            state: Arc::new(self.state),
+        }
+    }
+}

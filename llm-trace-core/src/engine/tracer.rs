@@ -1,0 +1,220 @@
+//! Where llm-trace's spans come from, and how a traced call stays free when there is no
+//! tracer.
+//!
+//! The tracer is an installed one (from a provider given to llm-trace), none, or the
+//! OpenTelemetry global provider's. The global API cannot say whether a real provider is
+//! installed, so llm-trace learns it from its own root spans: a no-op tracer hands back an
+//! invalid span context. After such a span, llm-trace creates no span at all for
+//! [`NOOP_RECHECK`] before asking the global provider again. Within that time each thread
+//! reads the clock only every so many calls — as many as keep the extra delay before a new
+//! global provider is noticed under a millisecond at that thread's call rate — so the
+//! no-provider path costs a thread-local counter, not a clock read.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use opentelemetry::global::{self, BoxedSpan, BoxedTracer};
+use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::{Context, InstrumentationScope};
+
+/// How long llm-trace trusts that the global provider is a no-op before asking again.
+pub(crate) const NOOP_RECHECK: Duration = Duration::from_secs(1);
+
+/// The instrumentation scope name of llm-trace's spans and metrics.
+pub(crate) const SCOPE_NAME: &str = "llm-trace";
+
+pub(crate) fn scope() -> InstrumentationScope {
+    InstrumentationScope::builder(SCOPE_NAME)
+        .with_version(env!("CARGO_PKG_VERSION"))
+        .build()
+}
+
+/// Where spans come from.
+#[derive(Clone)]
+pub(crate) enum TracerSource {
+    /// The OpenTelemetry global tracer provider.
+    Global,
+    /// A tracer given to llm-trace.
+    Installed(Arc<BoxedTracer>),
+    /// No spans at all.
+    Off,
+}
+
+impl TracerSource {
+    /// The tracer of `provider`, under llm-trace's scope.
+    pub(crate) fn from_provider<P>(provider: &P) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        TracerSource::Installed(Arc::new(BoxedTracer::new(Box::new(
+            provider.tracer_with_scope(scope()),
+        ))))
+    }
+
+    /// Whether a span started now under `parent` could record: not under a sampled-out
+    /// parent (llm-trace samples parent-based), not without a tracer. Allocation-free.
+    #[inline]
+    pub(crate) fn may_record(&self, parent: &Context) -> bool {
+        match parent_sampling(parent) {
+            Some(sampled) => sampled && !matches!(self, TracerSource::Off),
+            None => match self {
+                TracerSource::Installed(_) => true,
+                TracerSource::Off => false,
+                TracerSource::Global => !noop::known(),
+            },
+        }
+    }
+
+    /// Whether this is the global provider and it is not known to be a no-op.
+    pub(crate) fn is_live_global(&self) -> bool {
+        matches!(self, TracerSource::Global) && !noop::known()
+    }
+
+    /// Starts a span under `parent`, or returns `None` when no real tracer is there or the
+    /// parent is sampled out (the parent's context already carries that decision to the
+    /// children, so nothing is created). The span may still be non-recording (sampled out
+    /// by the sampler); it is returned so its children inherit the decision.
+    pub(crate) fn start(
+        &self,
+        name: Cow<'static, str>,
+        builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
+        parent: &Context,
+    ) -> Option<BoxedSpan> {
+        let parent_sampled = parent_sampling(parent);
+        if parent_sampled == Some(false) {
+            return None;
+        }
+        let builder = builder(SpanBuilder::from_name(name));
+        let span = match self {
+            TracerSource::Off => return None,
+            TracerSource::Installed(tracer) => tracer.build_with_context(builder, parent),
+            TracerSource::Global => {
+                if parent_sampled.is_none() && noop::known() {
+                    return None;
+                }
+                let span = global::tracer_with_scope(scope()).build_with_context(builder, parent);
+                if span.span_context().is_valid() {
+                    noop::mark_live();
+                } else if parent_sampled.is_none() {
+                    // Only a no-op tracer answers a root span with an invalid context.
+                    noop::mark_noop();
+                }
+                span
+            }
+        };
+        span.span_context().is_valid().then_some(span)
+    }
+}
+
+/// The sampling decision a parent span passes on: `Some(sampled)` when `parent` carries a
+/// valid span context, `None` for a root.
+#[inline]
+pub(crate) fn parent_sampling(parent: &Context) -> Option<bool> {
+    let span = parent.span();
+    let context = span.span_context();
+    context.is_valid().then(|| context.is_sampled())
+}
+
+/// Whether the OpenTelemetry global tracer provider is the default no-op one (nobody
+/// installed a provider).
+///
+/// Asks the global tracer for a child of a made-up, sampled-out remote parent: a no-op
+/// tracer hands the parent's own context back, a real one makes a new span id (and, with
+/// the default parent-based sampler, records and exports nothing).
+pub fn global_provider_is_noop() -> bool {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let parent = SpanContext::new(
+        TraceId::from_bytes(*b"llm-trace-probe!"),
+        SpanId::from_bytes(*b"probe-id"),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    let cx = Context::new().with_remote_span_context(parent.clone());
+    let tracer = global::tracer_with_scope(scope());
+    let span = tracer.build_with_context(SpanBuilder::from_name("llm-trace provider probe"), &cx);
+    span.span_context().span_id() == parent.span_id()
+}
+
+/// What llm-trace knows about the global provider being a no-op.
+mod noop {
+    use super::*;
+
+    /// Nanoseconds after [`epoch`] until which the global provider is taken to be a no-op;
+    /// 0 when it is not known to be one.
+    static NOOP_UNTIL: AtomicU64 = AtomicU64::new(0);
+
+    /// The most calls a thread lets pass between two clock reads.
+    const MAX_STRIDE: u32 = 4096;
+    /// The extra delay a stride may add before a new global provider is noticed.
+    const STRIDE_BUDGET_NANOS: u64 = 1_000_000;
+
+    thread_local! {
+        /// Calls left before the next clock read, the stride, and the last clock read.
+        static COUNTDOWN: Cell<(u32, u32, u64)> = const { Cell::new((0, 1, 0)) };
+    }
+
+    fn epoch() -> Instant {
+        static EPOCH: OnceLock<Instant> = OnceLock::new();
+        *EPOCH.get_or_init(Instant::now)
+    }
+
+    fn now_nanos() -> u64 {
+        u64::try_from(epoch().elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Whether the global provider is known to be a no-op right now.
+    #[inline]
+    pub(super) fn known() -> bool {
+        let until = NOOP_UNTIL.load(Ordering::Relaxed);
+        until != 0
+            && COUNTDOWN
+                .try_with(|c| still_noop(c, until))
+                .unwrap_or(false)
+    }
+
+    fn still_noop(countdown: &Cell<(u32, u32, u64)>, until: u64) -> bool {
+        let (left, stride, last) = countdown.get();
+        if left > 0 {
+            countdown.set((left - 1, stride, last));
+            return true;
+        }
+        let now = now_nanos();
+        if now >= until {
+            countdown.set((0, 1, now));
+            return false;
+        }
+        // `stride` calls took `now - last`: allow as many calls before the next clock
+        // read as fit in the budget at that rate.
+        let per_call = now.saturating_sub(last) / u64::from(stride.max(1));
+        let next = match STRIDE_BUDGET_NANOS.checked_div(per_call) {
+            Some(calls) => calls.clamp(1, u64::from(MAX_STRIDE)) as u32,
+            None => MAX_STRIDE,
+        };
+        countdown.set((next - 1, next, now));
+        true
+    }
+
+    pub(super) fn mark_noop() {
+        let until = now_nanos().saturating_add(NOOP_RECHECK.as_nanos() as u64);
+        NOOP_UNTIL.store(until.max(1), Ordering::Relaxed);
+    }
+
+    pub(super) fn mark_live() {
+        if NOOP_UNTIL.load(Ordering::Relaxed) != 0 {
+            NOOP_UNTIL.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Forgets what was learnt (a provider was installed through llm-trace).
+    pub(crate) fn forget() {
+        NOOP_UNTIL.store(0, Ordering::Relaxed);
+    }
+}
+
+pub(crate) use noop::forget as forget_noop;

@@ -1,0 +1,267 @@
+//! [`declare_client!`](crate::declare_client): how a provider crate tells `#[llm_trace]`
+//! which client type and which of its calls are traced.
+
+/// Declares a client type and its traced calls.
+///
+/// For the client, it declares how to read its endpoint URL (for `server.address` and
+/// `server.port`) through zero to three `Deref`s of a call's receiver (`Client`, `&Client`,
+/// `Arc<Client>`, `&Arc<Client>`, ...). For each call, one line: its flavour and its
+/// [`TracedCall`](crate::provider::TracedCall) (or, for `stream`,
+/// [`TracedStreamCall`](crate::provider::TracedStreamCall)) type:
+/// - `sync Call;` — a method returning `Result<Call::Response, Call::Error>`;
+/// - `async Call;` — a method returning a future of that;
+/// - `stream Call;` — a method returning a future of `Result<impl Stream, Error>`.
+///
+/// A call is traced when its receiver is the client and its argument tuple and result
+/// have the declared types; calls of one flavour must differ in their argument types (or,
+/// for `sync`, result types). The macro generates, in the invoking module, doc-hidden
+/// traits named `__LlmTrace*` (so one client per module), and the module named in the
+/// declaration, which re-exports them anonymously: the facade crate glob-imports it into
+/// the generated code (`pub use your_provider::kinds::*` under `__private::kinds`).
+///
+/// A complete provider for a (tiny) client, as a provider crate would write it:
+///
+/// ```
+/// use std::borrow::Cow;
+/// use llm_trace_core::opentelemetry::KeyValue;
+/// use llm_trace_core::provider::*;
+///
+/// pub struct EchoClient { pub endpoint: String }
+/// pub struct EchoError;
+/// impl EchoClient {
+///     pub fn chat(&self, model: &'static str, prompt: String, _: Option<()>) -> Result<String, EchoError> {
+///         Ok(format!("{model}: {prompt}"))
+///     }
+/// }
+///
+/// pub enum Echo {}
+/// impl Provider for Echo { const NAME: &'static str = "echo"; }
+///
+/// pub enum EchoChat {}
+/// impl TracedCall for EchoChat {
+///     type Provider = Echo;
+///     type Args = (&'static str, String, Option<()>);
+///     type Response = String;
+///     type Error = EchoError;
+///     const OPERATION: Operation = Operation::Chat;
+///     fn request_info((model, _, _): &Self::Args) -> RequestInfo {
+///         RequestInfo { model: Cow::Borrowed(model), span_name: Cow::Owned(format!("chat {model}")) }
+///     }
+///     fn request_attributes(_: &Self::Args, _: &mut Vec<KeyValue>) {}
+///     fn response_info(_: &String) -> ResponseInfo { ResponseInfo::default() }
+///     fn error_type(_: &EchoError) -> Cow<'static, str> { Cow::Borrowed("_OTHER") }
+///     fn error_description(_: &EchoError) -> Cow<'static, str> { Cow::Borrowed("echo failed") }
+/// }
+///
+/// llm_trace_core::declare_client! {
+///     /// The traits `#[llm_trace]`'s generated code brings into scope.
+///     pub mod kinds for EchoClient {
+///         endpoint = |client| client.endpoint.as_str();
+///         sync EchoChat;
+///     }
+/// }
+///
+/// fn main() {
+///     // What `#[llm_trace]` generates for `client.chat("echo-1", prompt, None)`, with
+///     // the kinds in scope (the facade re-exports every provider's):
+///     use kinds::*;
+///     use llm_trace_core::__private::{probe, AnyReceiver as _, Receiver, UntracedCall as _};
+///     let client = std::sync::Arc::new(EchoClient { endpoint: "https://echo.example/v1".into() });
+///     let answer = match probe(|(m, p, o), start| (
+///         (&&&&&Receiver(&client)).__llm_trace_receiver().begin(start),
+///         client.chat(m, p, o),
+///     )) {
+///         p => (&p).__llm_trace_kind().call(p, ("echo-1", "hi".to_string(), None)),
+///     };
+///     assert_eq!(answer.ok().as_deref(), Some("echo-1: hi"));
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_client {
+    (
+        $(#[$meta:meta])*
+        $vis:vis mod $kinds:ident for $client:ty {
+            endpoint = |$c:ident| $endpoint:expr;
+            $($flavour:ident $call:ty;)*
+        }
+    ) => {
+        $crate::__declare_receiver! { $client, |$c| $endpoint }
+        $crate::__declare_kind_traits! {}
+        $( $crate::__declare_kind! { $flavour $client, $call } )*
+        $(#[$meta])*
+        $vis mod $kinds {
+            pub use super::{
+                __LlmTraceAsyncKind as _, __LlmTraceReceiver0 as _, __LlmTraceReceiver1 as _,
+                __LlmTraceReceiver2 as _, __LlmTraceReceiver3 as _, __LlmTraceStreamKind as _,
+                __LlmTraceSyncKind as _,
+            };
+        }
+    };
+}
+
+/// The receiver traits of [`declare_client!`]: the client through zero to three `Deref`s,
+/// at decreasing autoref levels above the fallback.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_receiver {
+    ($client:ty, |$c:ident| $endpoint:expr) => {
+        #[doc(hidden)]
+        pub trait __LlmTraceReceiver0 {
+            /// The client and its endpoint.
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
+        }
+        impl __LlmTraceReceiver0 for &&&&$crate::__private::Receiver<'_, $client> {
+            #[inline(always)]
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client> {
+                let $c: &$client = self.0;
+                $crate::__private::KnownReceiver::new($endpoint)
+            }
+        }
+        #[doc(hidden)]
+        pub trait __LlmTraceReceiver1 {
+            /// The client and its endpoint.
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
+        }
+        impl<T> __LlmTraceReceiver1 for &&&$crate::__private::Receiver<'_, T>
+        where
+            T: ?Sized + ::core::ops::Deref<Target = $client>,
+        {
+            #[inline(always)]
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client> {
+                let $c: &$client = &**self.0;
+                $crate::__private::KnownReceiver::new($endpoint)
+            }
+        }
+        #[doc(hidden)]
+        pub trait __LlmTraceReceiver2 {
+            /// The client and its endpoint.
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
+        }
+        impl<T> __LlmTraceReceiver2 for &&$crate::__private::Receiver<'_, T>
+        where
+            T: ?Sized + ::core::ops::Deref,
+            T::Target: ::core::ops::Deref<Target = $client>,
+        {
+            #[inline(always)]
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client> {
+                let $c: &$client = &***self.0;
+                $crate::__private::KnownReceiver::new($endpoint)
+            }
+        }
+        #[doc(hidden)]
+        pub trait __LlmTraceReceiver3 {
+            /// The client and its endpoint.
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
+        }
+        impl<T> __LlmTraceReceiver3 for &$crate::__private::Receiver<'_, T>
+        where
+            T: ?Sized + ::core::ops::Deref,
+            T::Target: ::core::ops::Deref,
+            <T::Target as ::core::ops::Deref>::Target: ::core::ops::Deref<Target = $client>,
+        {
+            #[inline(always)]
+            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client> {
+                let $c: &$client = &****self.0;
+                $crate::__private::KnownReceiver::new($endpoint)
+            }
+        }
+    };
+}
+
+/// The three kind traits of [`declare_client!`], one per flavour.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_kind_traits {
+    () => {
+        $crate::__declare_kind_traits! { @trait __LlmTraceSyncKind }
+        $crate::__declare_kind_traits! { @trait __LlmTraceAsyncKind }
+        $crate::__declare_kind_traits! { @trait __LlmTraceStreamKind }
+    };
+    (@trait $name:ident) => {
+        #[doc(hidden)]
+        pub trait $name {
+            /// The call's kind.
+            type Kind;
+            /// The call's kind.
+            fn __llm_trace_kind(&self) -> Self::Kind;
+            /// The call's kind, for `traced!`.
+            fn __llm_trace_forced_kind(&self) -> Self::Kind;
+        }
+    };
+}
+
+/// One call line of [`declare_client!`]: a kind trait impl on the matching probe.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_kind {
+    (@impl $flavour:ident, $call:ty) => {
+        type Kind = $crate::__private::Kind<$crate::__private::$flavour, $call>;
+        #[inline(always)]
+        fn __llm_trace_kind(&self) -> Self::Kind {
+            $crate::__private::Kind::new()
+        }
+        #[inline(always)]
+        fn __llm_trace_forced_kind(&self) -> Self::Kind {
+            $crate::__private::Kind::new()
+        }
+    };
+    (sync $client:ty, $call:ty) => {
+        impl<F> __LlmTraceSyncKind
+            for $crate::__private::Probe<
+                <$call as $crate::provider::TracedCall>::Args,
+                F,
+                $crate::__private::KnownClient<$client>,
+                ::core::result::Result<
+                    <$call as $crate::provider::TracedCall>::Response,
+                    <$call as $crate::provider::TracedCall>::Error,
+                >,
+            >
+        {
+            $crate::__declare_kind! { @impl Blocking, $call }
+        }
+    };
+    (async $client:ty, $call:ty) => {
+        impl<F, Fut> __LlmTraceAsyncKind
+            for $crate::__private::Probe<
+                <$call as $crate::provider::TracedCall>::Args,
+                F,
+                $crate::__private::KnownClient<$client>,
+                Fut,
+            >
+        where
+            Fut: ::core::future::Future<
+                Output = ::core::result::Result<
+                    <$call as $crate::provider::TracedCall>::Response,
+                    <$call as $crate::provider::TracedCall>::Error,
+                >,
+            >,
+        {
+            $crate::__declare_kind! { @impl Asynchronous, $call }
+        }
+    };
+    (stream $client:ty, $call:ty) => {
+        impl<F, Fut, St> __LlmTraceStreamKind
+            for $crate::__private::Probe<
+                <<$call as $crate::provider::TracedStreamCall>::Call as $crate::provider::TracedCall>::Args,
+                F,
+                $crate::__private::KnownClient<$client>,
+                Fut,
+            >
+        where
+            Fut: ::core::future::Future<
+                Output = ::core::result::Result<
+                    St,
+                    <<$call as $crate::provider::TracedStreamCall>::Call as $crate::provider::TracedCall>::Error,
+                >,
+            >,
+            St: $crate::__private::Stream<
+                Item = ::core::result::Result<
+                    <$call as $crate::provider::TracedStreamCall>::Item,
+                    <<$call as $crate::provider::TracedStreamCall>::Call as $crate::provider::TracedCall>::Error,
+                >,
+            >,
+        {
+            $crate::__declare_kind! { @impl Streamed, $call }
+        }
+    };
+}

@@ -1,0 +1,214 @@
+//! Metrics for people: a per-model summary printed once, at shutdown, instead of raw
+//! data points.
+//!
+//! ```text
+//! llm-trace metrics summary
+//!   chat mistral-small-latest: 2 calls (1 failed), mean 412.3 ms, tokens 11 in / 9 out, cost $0.0000038
+//!   embeddings mistral-embed: 1 call, mean 41.6 ms, tokens 8 in, cost $0.0000008
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry::{KeyValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+
+use llm_trace_core::__private::lock;
+
+use llm_trace_core::semconv::{
+    self, GEN_AI_CLIENT_OPERATION_DURATION as OPERATION_DURATION,
+    GEN_AI_CLIENT_TOKEN_USAGE as TOKEN_USAGE, GEN_AI_TOKEN_TYPE, GEN_AI_USAGE_COST_METRIC as COST,
+};
+
+/// Totals of one (operation, model).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Totals {
+    calls: u64,
+    failed: u64,
+    seconds: f64,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost: f64,
+}
+
+type Summary = BTreeMap<(String, String), Totals>;
+
+/// Keeps the latest cumulative metrics and prints their summary at shutdown.
+pub(crate) struct ConsoleMetricsExporter {
+    sink: Arc<Mutex<dyn Write + Send>>,
+    summary: Mutex<Summary>,
+}
+
+impl std::fmt::Debug for ConsoleMetricsExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleMetricsExporter")
+    }
+}
+
+impl ConsoleMetricsExporter {
+    pub(crate) fn new(sink: Arc<Mutex<dyn Write + Send>>) -> Self {
+        ConsoleMetricsExporter {
+            sink,
+            summary: Mutex::default(),
+        }
+    }
+}
+
+fn text(attributes: &[&KeyValue], key: &str) -> Option<String> {
+    attributes
+        .iter()
+        .find(|kv| kv.key.as_str() == key)
+        .map(|kv| kv.value.to_string())
+}
+
+fn key_of(attributes: &[&KeyValue]) -> (String, String) {
+    let find = |key: &str| text(attributes, key).unwrap_or_default();
+    (
+        find(semconv::GEN_AI_OPERATION_NAME),
+        find(semconv::GEN_AI_REQUEST_MODEL),
+    )
+}
+
+fn summarize(metrics: &ResourceMetrics) -> Summary {
+    let mut summary = Summary::new();
+    for metric in metrics.scope_metrics().flat_map(|scope| scope.metrics()) {
+        match (metric.name(), metric.data()) {
+            (name, AggregatedMetrics::F64(MetricData::Histogram(histogram)))
+                if name == OPERATION_DURATION || name == COST =>
+            {
+                for point in histogram.data_points() {
+                    let attributes: Vec<&KeyValue> = point.attributes().collect();
+                    let totals = summary.entry(key_of(&attributes)).or_default();
+                    if name == COST {
+                        totals.cost += point.sum();
+                        continue;
+                    }
+                    totals.calls += point.count();
+                    totals.seconds += point.sum();
+                    if attributes
+                        .iter()
+                        .any(|kv| kv.key.as_str() == semconv::ERROR_TYPE)
+                    {
+                        totals.failed += point.count();
+                    }
+                }
+            }
+            (TOKEN_USAGE, AggregatedMetrics::U64(MetricData::Histogram(histogram))) => {
+                for point in histogram.data_points() {
+                    let attributes: Vec<&KeyValue> = point.attributes().collect();
+                    let kind = text(&attributes, GEN_AI_TOKEN_TYPE);
+                    let totals = summary.entry(key_of(&attributes)).or_default();
+                    match kind.as_deref() {
+                        Some("input") => totals.input_tokens += point.sum(),
+                        Some("output") => totals.output_tokens += point.sum(),
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    summary
+}
+
+fn render(summary: &Summary) -> String {
+    if summary.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("llm-trace metrics summary\n");
+    for ((operation, model), totals) in summary {
+        let calls = if totals.calls == 1 { "call" } else { "calls" };
+        let _ = write!(out, "  {operation} {model}: {} {calls}", totals.calls);
+        if totals.failed > 0 {
+            let _ = write!(out, " ({} failed)", totals.failed);
+        }
+        if totals.calls > 0 {
+            let mean = totals.seconds / totals.calls as f64 * 1000.0;
+            let _ = write!(out, ", mean {mean:.1} ms");
+        }
+        match (totals.input_tokens, totals.output_tokens) {
+            (0, 0) => {}
+            (input, 0) => {
+                let _ = write!(out, ", tokens {input} in");
+            }
+            (input, output) => {
+                let _ = write!(out, ", tokens {input} in / {output} out");
+            }
+        }
+        if totals.cost > 0.0 {
+            let _ = write!(out, ", cost ${}", Value::F64(totals.cost));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+impl PushMetricExporter for ConsoleMetricsExporter {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let summary = summarize(metrics);
+        *lock(&self.summary) = summary;
+        Ok(())
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        Ok(())
+    }
+
+    fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
+        let summary = render(&lock(&self.summary));
+        if !summary.is_empty() {
+            let mut sink = lock(&self.sink);
+            let _ = sink.write_all(summary.as_bytes());
+            let _ = sink.flush();
+        }
+        Ok(())
+    }
+
+    fn temporality(&self) -> Temporality {
+        Temporality::Cumulative
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_one_line_per_model() {
+        let mut summary = Summary::new();
+        summary.insert(
+            ("chat".into(), "mistral-small-latest".into()),
+            Totals {
+                calls: 2,
+                failed: 1,
+                seconds: 0.8246,
+                input_tokens: 11,
+                output_tokens: 9,
+                cost: 0.0000038,
+            },
+        );
+        summary.insert(
+            ("embeddings".into(), "mistral-embed".into()),
+            Totals {
+                calls: 1,
+                seconds: 0.0416,
+                input_tokens: 8,
+                cost: 0.0000008,
+                ..Totals::default()
+            },
+        );
+        assert_eq!(
+            render(&summary),
+            "llm-trace metrics summary\n  \
+             chat mistral-small-latest: 2 calls (1 failed), mean 412.3 ms, tokens 11 in / 9 out, cost $0.0000038\n  \
+             embeddings mistral-embed: 1 call, mean 41.6 ms, tokens 8 in, cost $0.0000008\n"
+        );
+        assert_eq!(render(&Summary::new()), "");
+    }
+}

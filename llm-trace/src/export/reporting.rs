@@ -1,0 +1,115 @@
+//! Export failures are reported, never propagated: a failing or unreachable collector
+//! costs the program one warning a minute, not its results.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::metrics::data::ResourceMetrics;
+use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
+use opentelemetry_sdk::metrics::Temporality;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+use opentelemetry_sdk::Resource;
+
+/// How often an export failure may be reported.
+pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(60);
+
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Milliseconds after [`epoch`] (plus one, so 0 means "never") of the last report.
+static LAST_REPORT: AtomicU64 = AtomicU64::new(0);
+/// Failures since the last report.
+static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+
+/// Reports one export failure, at most once per [`REPORT_INTERVAL`]: through `log` when a
+/// logger is set, else on standard error.
+pub(crate) fn report(signal: &str, error: &dyn std::fmt::Display) {
+    let now = u64::try_from(epoch().elapsed().as_millis())
+        .unwrap_or(u64::MAX)
+        .saturating_add(1);
+    let last = LAST_REPORT.load(Ordering::Relaxed);
+    let due = last == 0 || now.saturating_sub(last) >= REPORT_INTERVAL.as_millis() as u64;
+    if !due
+        || LAST_REPORT
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        SUPPRESSED.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let suppressed = SUPPRESSED.swap(0, Ordering::Relaxed);
+    let more = if suppressed > 0 {
+        format!(" ({suppressed} more failures since the last report)")
+    } else {
+        String::new()
+    };
+    emit(&format!(
+        "llm-trace: exporting {signal} failed: {error}{more}; the program is not affected, telemetry is lost until the collector answers"
+    ));
+}
+
+/// Prints one line for people: through `log` at warning level when a logger takes it,
+/// else on standard error.
+pub(crate) fn emit(message: &str) {
+    if log::max_level() >= log::LevelFilter::Warn && log::log_enabled!(log::Level::Warn) {
+        log::warn!("{message}");
+    } else {
+        eprintln!("{message}");
+    }
+}
+
+/// A span exporter whose failures are reported (rate-limited) as they happen.
+#[derive(Debug)]
+pub(crate) struct ReportingSpanExporter<E>(pub E);
+
+impl<E: SpanExporter> SpanExporter for ReportingSpanExporter<E> {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let result = self.0.export(batch).await;
+        if let Err(error) = &result {
+            report("spans", error);
+        }
+        result
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn set_resource(&mut self, resource: &Resource) {
+        self.0.set_resource(resource);
+    }
+}
+
+/// A metric exporter whose failures are reported (rate-limited) as they happen.
+#[derive(Debug)]
+pub(crate) struct ReportingMetricExporter<E>(pub E);
+
+impl<E: PushMetricExporter> PushMetricExporter for ReportingMetricExporter<E> {
+    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
+        let result = self.0.export(metrics).await;
+        if let Err(error) = &result {
+            report("metrics", error);
+        }
+        result
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.0.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.0.shutdown_with_timeout(timeout)
+    }
+
+    fn temporality(&self) -> Temporality {
+        self.0.temporality()
+    }
+}

@@ -1,0 +1,288 @@
+//! Setting telemetry up in one step: resolve the settings, build the price table, the
+//! content policy and the exporters, and only then — when nothing can fail any more —
+//! install them. A failing `init` changes nothing.
+
+use std::fmt;
+use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use opentelemetry_sdk::metrics::SdkMeterProvider;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+
+use llm_trace_core::__private::{global_provider_is_noop, Recorder};
+use llm_trace_core::content::ContentPolicy;
+use llm_trace_core::pricing::PricingTable;
+
+use crate::builder::Builder;
+use crate::error::InitError;
+use crate::export::{Console, Pipeline};
+use crate::settings::{Environment, Settings};
+
+/// Whether a live [`Telemetry`] installed its providers.
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Sets up tracing and metrics with defaults and environment variables: spans of
+/// `#[llm_trace]` functions and their LLM calls, and the GenAI metrics, printed on the
+/// console — or exported over OTLP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set. See
+/// [`builder`] for every option and its environment variable.
+///
+/// If the application already installed a global tracer provider, `init` keeps it (and
+/// its meter provider) and llm-trace records into them; it never silently replaces them.
+///
+/// Keep the returned guard alive until the program ends: dropping it (or
+/// [`Telemetry::shutdown`]) flushes. A collector that is down or slow never changes what
+/// the program computes or its exit status.
+///
+/// ```no_run
+/// let _telemetry = llm_trace::init().expect("telemetry setup");
+/// // ... call #[llm_trace] functions ...
+/// ```
+pub fn init() -> Result<Telemetry, InitError> {
+    builder().init()
+}
+
+/// The options of [`init`], each overriding its environment variable.
+pub fn builder() -> Builder {
+    Builder::default()
+}
+
+/// Installed telemetry. Dropping it flushes pending spans and metrics and shuts the
+/// exporters down; [`Telemetry::shutdown`] does the same and says what was lost.
+///
+/// Shutdown runs on a separate plain thread, so dropping the guard inside an async
+/// runtime (even a current-thread one) neither deadlocks nor trips tokio's
+/// blocking-in-async checks; it waits at most about the export timeout.
+#[must_use = "telemetry is flushed and shut down when this guard is dropped"]
+#[derive(Debug)]
+pub struct Telemetry {
+    tracer_provider: Option<SdkTracerProvider>,
+    meter_provider: Option<SdkMeterProvider>,
+    timeout: Duration,
+    /// Whether this guard installed the global recorder (and must put the default back).
+    installed: bool,
+}
+
+impl Telemetry {
+    /// The tracer provider llm-trace built, to hand to other instrumentation; `None` when
+    /// `init` found and kept the application's own global provider, or traces are off.
+    pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
+        self.tracer_provider.as_ref()
+    }
+
+    /// The meter provider llm-trace built, when metrics are on.
+    pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
+        self.meter_provider.as_ref()
+    }
+
+    /// Flushes pending spans and metrics and shuts the exporters down, waiting at most
+    /// about the export timeout. Never fails: the report says what, if anything, was not
+    /// delivered, and a report that is not clean has already been printed on one line.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.shutdown_inner()
+    }
+
+    fn shutdown_inner(&mut self) -> ShutdownReport {
+        let tracer_provider = self.tracer_provider.take();
+        let meter_provider = self.meter_provider.take();
+        if std::mem::take(&mut self.installed) {
+            // A shut-down provider is of no use to anyone: put the defaults back, so a
+            // later `init` (or the application) can install fresh ones.
+            Recorder::default().set_global();
+            if tracer_provider.is_some() {
+                opentelemetry::global::set_tracer_provider(
+                    opentelemetry::trace::noop::NoopTracerProvider::new(),
+                );
+            }
+            if meter_provider.is_some() {
+                opentelemetry::global::set_meter_provider(
+                    opentelemetry::metrics::noop::NoopMeterProvider::new(),
+                );
+            }
+            INSTALLED.store(false, Ordering::Release);
+        }
+        if tracer_provider.is_none() && meter_provider.is_none() {
+            return ShutdownReport::default();
+        }
+        let timeout = self.timeout;
+        let worker = std::thread::Builder::new()
+            .name("llm-trace-shutdown".into())
+            .spawn(move || {
+                let mut failures = Vec::new();
+                if let Some(provider) = tracer_provider {
+                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
+                        failures.push(format!("traces: {error}"));
+                    }
+                }
+                if let Some(provider) = meter_provider {
+                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
+                        failures.push(format!("metrics: {error}"));
+                    }
+                }
+                failures
+            });
+        let failures = match worker.map(|worker| worker.join()) {
+            Ok(Ok(failures)) => failures,
+            Ok(Err(_)) => vec!["the shutdown thread panicked".to_owned()],
+            Err(error) => vec![format!("cannot start the shutdown thread: {error}")],
+        };
+        let report = ShutdownReport { failures };
+        report.print_if_lossy();
+        report
+    }
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        let _ = self.shutdown_inner();
+    }
+}
+
+/// What [`Telemetry::shutdown`] could not deliver. It never fails the program: a report
+/// that is not clean was printed on one line already (through `log` when a logger is set,
+/// else on standard error).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    failures: Vec<String>,
+}
+
+impl ShutdownReport {
+    /// Whether everything recorded was delivered.
+    pub fn is_clean(&self) -> bool {
+        self.failures.is_empty()
+    }
+
+    /// What went wrong, one entry per signal.
+    pub fn failures(&self) -> &[String] {
+        &self.failures
+    }
+
+    fn print_if_lossy(&self) {
+        if !self.is_clean() {
+            crate::export::reporting::emit(&self.to_string());
+        }
+    }
+}
+
+impl fmt::Display for ShutdownReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_clean() {
+            return f.write_str("llm-trace: all telemetry delivered");
+        }
+        write!(
+            f,
+            "llm-trace: some telemetry was not delivered at shutdown ({}); the program is not affected",
+            self.failures.join("; ")
+        )
+    }
+}
+
+impl Builder {
+    /// Sets telemetry up; see [`init`]. On error nothing was changed.
+    pub fn init(self) -> Result<Telemetry, InitError> {
+        install(self, &crate::settings::process_environment)
+    }
+}
+
+/// Builds everything from `builder` and the environment read through `env`, then installs it.
+pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetry, InitError> {
+    let Builder {
+        explicit,
+        redactor,
+        replace_global,
+        console,
+        console_colour,
+    } = builder;
+    let settings = Settings::resolve(&explicit, env)?;
+    if INSTALLED.load(Ordering::Acquire) {
+        return Err(InitError::already_initialized());
+    }
+
+    let mut pricing = PricingTable::builtin();
+    if let Some((path, origin)) = &settings.pricing {
+        let overrides = PricingTable::from_file(path)
+            .map_err(|error| InitError::pricing(origin.clone(), path, error))?;
+        pricing.merge(overrides);
+    }
+    let recorder = Recorder::builder()
+        .capture_content(settings.capture)
+        .content_policy(
+            ContentPolicy::new()
+                .with_max_length(settings.max_content_length)
+                .with_redactor(redactor),
+        )
+        .pricing(pricing);
+
+    if settings.disabled {
+        return commit(
+            recorder.no_tracing().no_metrics().build(),
+            None,
+            settings.longest_timeout(),
+        );
+    }
+
+    if !replace_global && !global_provider_is_noop() {
+        log::info!(
+            "llm-trace: the application already installed a global tracer provider; \
+             llm-trace records into it and its global meter provider"
+        );
+        return commit(
+            recorder
+                .global_tracer_provider()
+                .global_meter_provider()
+                .build(),
+            None,
+            settings.longest_timeout(),
+        );
+    }
+
+    let colour =
+        console_colour.unwrap_or_else(|| console.is_none() && std::io::stdout().is_terminal());
+    let sink = match console {
+        Some(writer) => Arc::new(Mutex::new(writer)),
+        None => crate::export::stdout_sink(),
+    };
+    let pipeline = Pipeline::build(&settings, &Console { sink, colour }, env)?;
+    let recorder = match &pipeline.tracer_provider {
+        Some(provider) => recorder.tracer_provider(provider),
+        None => recorder.no_tracing(),
+    };
+    let recorder = match &pipeline.meter_provider {
+        Some(provider) => recorder.meter_provider(provider),
+        None => recorder.no_metrics(),
+    };
+    commit(recorder.build(), Some(pipeline), settings.longest_timeout())
+}
+
+/// Installs what was built: nothing here can fail but a concurrent `init`.
+fn commit(
+    recorder: Recorder,
+    pipeline: Option<Pipeline>,
+    timeout: Duration,
+) -> Result<Telemetry, InitError> {
+    if INSTALLED
+        .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        // Dropping the unused pipeline shuts its exporters down.
+        return Err(InitError::already_initialized());
+    }
+    let (tracer_provider, meter_provider) = match pipeline {
+        Some(pipeline) => (pipeline.tracer_provider, pipeline.meter_provider),
+        None => (None, None),
+    };
+    recorder.set_global();
+    if let Some(provider) = &tracer_provider {
+        opentelemetry::global::set_tracer_provider(provider.clone());
+    }
+    if let Some(provider) = &meter_provider {
+        opentelemetry::global::set_meter_provider(provider.clone());
+    }
+    Ok(Telemetry {
+        tracer_provider,
+        meter_provider,
+        timeout,
+        installed: true,
+    })
+}

@@ -1,0 +1,9 @@
+//! Tests of `llm_trace::init()`: each installs process-wide telemetry, so they take turns
+//! (`llm_trace_tests::exclusive`).
+
+mod app_provider;
+mod collector_down;
+mod console;
+mod grpc;
+mod otlp;
+mod secrets;
