@@ -40,11 +40,16 @@ pub use opentelemetry;
 pub mod __private {
     pub use crate::engine::call::CallStart;
     pub use crate::engine::context_attributes::{field, FieldValue, Scope};
-    pub use crate::engine::function::{start as start_fn, Fields, FnFuture, FnMeta, FnScope};
+    pub use crate::engine::function::{
+        start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
+    };
     pub use crate::engine::future::TracedFuture;
     pub use crate::engine::metrics::{
         COST_BUCKETS, DURATION_BUCKETS, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK_BUCKETS,
         TOKEN_BUCKETS,
+    };
+    pub use crate::engine::parent::{
+        FutureHandoff, Handoff, OtherHandoff, Parent, ParentGuard, PassOn, WithParent, WrapFuture,
     };
     pub use crate::engine::probe::{
         probe, AnyReceiver, Asynchronous, Blocking, Kind, KnownClient, KnownReceiver, NotAClient,

@@ -155,6 +155,10 @@ struct Candidate<'a> {
     shape: Shape<'a>,
     /// The span rustc points at for the call as a whole.
     span: Span,
+    /// The spans of the call's first token and of its parentheses: the rewritten
+    /// expression spans the same source, as the user's code (see [`as_users_expression`]).
+    first: Span,
+    parens: Span,
 }
 
 impl Candidate<'_> {
@@ -194,6 +198,8 @@ pub(crate) fn rewrite_method(call: &ExprMethodCall, krate: &Path, mode: Mode) ->
         args: call.args.iter().collect(),
         shape: Shape::Method(call),
         span: call.method.span(),
+        first: call.receiver.span(),
+        parens: call.paren_token.span.join(),
     };
     rewrite(candidate, krate, mode)
 }
@@ -209,6 +215,8 @@ pub(crate) fn rewrite_path_call(call: &ExprCall, krate: &Path, mode: Mode) -> Ex
         args: args.collect(),
         shape: Shape::Path(call),
         span: call.func.span(),
+        first: call.func.span(),
+        parens: call.paren_token.span.join(),
     };
     rewrite(candidate, krate, mode)
 }
@@ -291,8 +299,32 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
             }
         }
     };
+    let tokens = as_users_expression(tokens, krate, candidate.first, candidate.parens);
     match syn::parse2::<Expr>(tokens) {
         Ok(expr) => expr,
         Err(error) => Expr::Verbatim(error.to_compile_error()),
     }
+}
+
+/// `__private::expr(tokens)`, spanned so the expression covers the call as the user wrote
+/// it, from its first token to its closing parenthesis, in the user's own context: rustc
+/// then reports errors about the call's value (a missing `.await`, a wrong `?`) there,
+/// with its usual suggestions, and lints its value (`#[must_use]`) as the user's code.
+/// The generated code inside keeps its own context, so no lint fires on it.
+fn as_users_expression(
+    tokens: TokenStream,
+    krate: &Path,
+    first: Span,
+    parens: Span,
+) -> TokenStream {
+    let callee: TokenStream = quote!(#krate::__private::expr)
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(first);
+            token
+        })
+        .collect();
+    let mut arguments = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
+    arguments.set_span(parens);
+    quote!(#callee #arguments)
 }

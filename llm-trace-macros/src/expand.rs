@@ -3,10 +3,11 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::visit_mut::VisitMut;
-use syn::{ItemFn, ReturnType, Type, TypeParamBound};
+use syn::{ReturnType, Signature, Type, TypeParamBound};
 
 use crate::args::Args;
-use crate::rewriter::CallRewriter;
+use crate::function::Function;
+use crate::rewriter::{parent_ident, CallRewriter};
 
 /// How the function's span follows the function.
 enum Shape {
@@ -16,8 +17,9 @@ enum Shape {
     Async,
     /// A sync function returning `impl Future`: the returned future carries the span.
     ReturnsFuture,
-    /// A sync function returning `Pin<Box<dyn Future ...>>` (what `#[async_trait]` makes
-    /// of an `async fn`): the returned future carries the span, boxed again.
+    /// A sync function returning a boxed future — `Pin<Box<dyn Future ...>>` (what
+    /// `#[async_trait]` makes of an `async fn`), `BoxFuture` or `LocalBoxFuture`: the
+    /// returned future carries the span, boxed again when (and only when) it is traced.
     ReturnsBoxedFuture,
 }
 
@@ -56,7 +58,8 @@ fn only_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
     types.next().is_none().then_some(first)
 }
 
-/// `Pin<Box<dyn Future<Output = T> + ...>>`, as `#[async_trait]` writes it.
+/// `Pin<Box<dyn Future<Output = T> + ...>>`, as `#[async_trait]` writes it, or the
+/// `futures` aliases `BoxFuture<'a, T>` and `LocalBoxFuture<'a, T>`.
 fn returns_boxed_future(output: &ReturnType) -> bool {
     let ReturnType::Type(_, ty) = output else {
         return false;
@@ -64,6 +67,12 @@ fn returns_boxed_future(output: &ReturnType) -> bool {
     let Type::Path(pin) = &**ty else {
         return false;
     };
+    if pin.path.segments.last().is_some_and(|s| {
+        (s.ident == "BoxFuture" || s.ident == "LocalBoxFuture")
+            && matches!(s.arguments, syn::PathArguments::AngleBracketed(_))
+    }) {
+        return true;
+    }
     let Some(pin) = pin.path.segments.last().filter(|s| s.ident == "Pin") else {
         return false;
     };
@@ -77,7 +86,7 @@ fn returns_boxed_future(output: &ReturnType) -> bool {
 }
 
 /// The names bound by the function's arguments.
-fn argument_names(item: &ItemFn) -> Vec<syn::Ident> {
+fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
     fn collect(pattern: &syn::Pat, names: &mut Vec<syn::Ident>) {
         match pattern {
             syn::Pat::Ident(ident) => names.push(ident.ident.clone()),
@@ -92,7 +101,7 @@ fn argument_names(item: &ItemFn) -> Vec<syn::Ident> {
         }
     }
     let mut names = Vec::new();
-    for input in &item.sig.inputs {
+    for input in &sig.inputs {
         if let syn::FnArg::Typed(typed) = input {
             collect(&typed.pat, &mut names);
         }
@@ -101,11 +110,11 @@ fn argument_names(item: &ItemFn) -> Vec<syn::Ident> {
 }
 
 /// The closure building the `fields(...)` attributes, checked against the arguments.
-fn fields_closure(args: &Args, item: &ItemFn, private: &TokenStream) -> syn::Result<TokenStream> {
+fn fields_closure(args: &Args, sig: &Signature, private: &TokenStream) -> syn::Result<TokenStream> {
     let Some(fields) = &args.fields else {
         return Ok(quote!(&::std::vec::Vec::new));
     };
-    let names = argument_names(item);
+    let names = argument_names(sig);
     let mut values = Vec::with_capacity(fields.len());
     for field in fields {
         if !names.contains(&field.value) {
@@ -135,29 +144,84 @@ fn fields_closure(args: &Args, item: &ItemFn, private: &TokenStream) -> syn::Res
     Ok(quote!(&|| ::std::vec![#(#values),*]))
 }
 
-/// Expands `#[llm_trace(args)] item`.
-pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
-    if let Some(constness) = &item.sig.constness {
+/// Replaces every `impl Trait` of a type with `_`, so it can annotate a `let`.
+struct ImplTraitEraser;
+
+impl VisitMut for ImplTraitEraser {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(impl_trait) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: syn::Token![_](impl_trait.impl_token.span),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
+}
+
+/// A first statement of an `async fn`'s body that never runs but returns a value of the
+/// declared return type: the body's other returns and its tail then have that type as
+/// their expected type, so coercions (`Box<dyn Error>`, `&[T]`, `Pin<Box<dyn Stream>>`)
+/// and `?` conversions work as in the plain `async fn`, and type errors are reported
+/// where the user wrote them. (tracing-attributes does the same.)
+fn fake_return_edge(sig: &Signature) -> TokenStream {
+    let (return_type, span) = match &sig.output {
+        ReturnType::Type(_, ty) => {
+            let span = syn::spanned::Spanned::span(&**ty);
+            let mut ty = (**ty).clone();
+            ImplTraitEraser.visit_type_mut(&mut ty);
+            (ty.into_token_stream(), span)
+        }
+        ReturnType::Default => (quote!(()), sig.ident.span()),
+    };
+    let fake = syn::Ident::new("__llm_trace_fake_return", Span::mixed_site());
+    quote_spanned! {span=>
+        #[allow(
+            unknown_lints,
+            unreachable_code,
+            clippy::diverging_sub_expression,
+            clippy::empty_loop,
+            clippy::let_unit_value,
+            clippy::let_with_type_underscore,
+            clippy::needless_return,
+            clippy::unreachable
+        )]
+        if false {
+            let #fake: #return_type = loop {};
+            return #fake;
+        }
+    }
+}
+
+/// Expands `#[llm_trace(args)]` on `function`.
+pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStream> {
+    let sig = &function.sig;
+    if let Some(constness) = &sig.constness {
         return Err(syn::Error::new_spanned(
             constness,
             "`#[llm_trace]` cannot be used on a `const fn`: spans are created at run time",
         ));
     }
     let krate = args.krate();
-    let shape = if item.sig.asyncness.is_some() {
+    let shape = if sig.asyncness.is_some() {
         Shape::Async
-    } else if returns_impl_future(&item.sig.output) {
+    } else if returns_impl_future(&sig.output) {
         Shape::ReturnsFuture
-    } else if returns_boxed_future(&item.sig.output) {
+    } else if returns_boxed_future(&sig.output) {
         Shape::ReturnsBoxedFuture
     } else {
         Shape::Sync
     };
 
-    let mut rewriter = CallRewriter { krate: &krate };
-    rewriter.visit_block_mut(&mut item.block);
+    let mut rewriter = CallRewriter::new(&krate);
+    if let Some(block) = function.body.parsed_mut() {
+        let returns_future = matches!(shape, Shape::ReturnsFuture | Shape::ReturnsBoxedFuture);
+        rewriter.visit_body(block, returns_future);
+    }
+    let hands_off = rewriter.hands_off;
 
-    let ident = &item.sig.ident;
+    let sig = &function.sig;
+    let ident = &sig.ident;
     let fn_name = ident.to_string();
     let span_name = match &args.name {
         Some(name) => name.to_token_stream(),
@@ -166,11 +230,12 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
     let mixed = Span::mixed_site();
     let meta = syn::Ident::new("__LLM_TRACE_FN", mixed);
     let scope = syn::Ident::new("__llm_trace_scope", mixed);
+    let span = syn::Ident::new("__llm_trace_span", mixed);
     let future = syn::Ident::new("__llm_trace_future", mixed);
+    let parent = parent_ident();
     let private = quote!(#krate::__private);
     let line = quote_spanned!(ident.span()=> ::core::line!());
-    let fields = fields_closure(&args, &item, &private)?;
-    let cx = syn::Ident::new("__llm_trace_cx", mixed);
+    let fields = fields_closure(&args, sig, &private)?;
 
     let prelude = quote! {
         #[allow(unused_imports)]
@@ -180,43 +245,76 @@ pub(crate) fn expand(args: Args, mut item: ItemFn) -> syn::Result<TokenStream> {
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
             file: ::core::file!(),
             line: #line,
+            hands_off: #hands_off,
         };
     };
+    let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
+    let statements = function.body.statements();
+    let body_span = function.body.span();
 
-    let block = &item.block;
     let body = match shape {
+        // The user's statements follow ours in the same block: no extra braces (rustc's
+        // `unused_braces` would fire on a one-expression body), the same drop order (the
+        // scope, declared first, ends last).
         Shape::Sync => quote! {
             #prelude
             let #scope = #private::FnScope::enter(&#meta, #fields);
-            #block
+            #parent_of_scope
+            #statements
         },
-        Shape::Async => quote! {
-            #prelude
-            let #cx = #private::start_fn(&#meta, #fields);
-            #private::FnFuture::new(#cx, async move #block).await
-        },
+        Shape::Async => {
+            let fake_return = fake_return_edge(sig);
+            let parent_here = hands_off.then(|| quote!(let #parent = #private::Parent::current();));
+            let body = quote_spanned! {body_span=>
+                async move {
+                    #fake_return
+                    #parent_here
+                    #statements
+                }
+            };
+            quote! {
+                #prelude
+                let #span = #private::start_fn(&#meta, #fields);
+                #private::FnFuture::new(#span, #body).await
+            }
+        }
         Shape::ReturnsFuture => quote! {
             #prelude
             let #scope = #private::FnScope::enter(&#meta, #fields);
+            #parent_of_scope
             #[allow(clippy::redundant_closure_call)]
-            let #future = (|| #block)();
+            let #future = (|| { #statements })();
             #scope.into_future(#future)
         },
-        Shape::ReturnsBoxedFuture => quote! {
-            #prelude
-            let #scope = #private::FnScope::enter(&#meta, #fields);
-            #[allow(clippy::redundant_closure_call)]
-            let #future = (|| #block)();
-            ::std::boxed::Box::pin(#scope.into_future(#future))
-        },
+        Shape::ReturnsBoxedFuture => {
+            let ReturnType::Type(_, return_type) = &sig.output else {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    "llm-trace: internal error: a boxed future without a return type",
+                ));
+            };
+            quote! {
+                #prelude
+                let #scope = #private::FnScope::enter(&#meta, #fields);
+                #parent_of_scope
+                #[allow(clippy::redundant_closure_call)]
+                let #future: #return_type = (|| -> #return_type { #statements })();
+                if #scope.is_traced() {
+                    ::std::boxed::Box::pin(#scope.into_future(#future))
+                } else {
+                    #future
+                }
+            }
+        }
     };
 
-    let attrs = &item.attrs;
-    let vis = &item.vis;
-    let sig = &item.sig;
+    let outer_attrs = &function.outer_attrs;
+    let inner_attrs = &function.inner_attrs;
+    let vis = &function.vis;
     Ok(quote! {
-        #(#attrs)*
+        #(#outer_attrs)*
         #vis #sig {
+            #(#inner_attrs)*
             #body
         }
     })

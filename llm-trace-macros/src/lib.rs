@@ -5,6 +5,7 @@
 mod args;
 mod calls;
 mod expand;
+mod function;
 mod rewriter;
 
 use proc_macro::TokenStream;
@@ -20,8 +21,8 @@ pub fn llm_trace(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(error) => return with_original(error, item2),
     };
-    let function = match syn::parse::<syn::Item>(item) {
-        Ok(syn::Item::Fn(function)) => function,
+    let function = match syn::parse::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(function)) => function::Function::from(function),
         Ok(other) => {
             let error = syn::Error::new(
                 first_token_span(&other),
@@ -29,7 +30,12 @@ pub fn llm_trace(attr: TokenStream, item: TokenStream) -> TokenStream {
             );
             return with_original(error, item2);
         }
-        Err(error) => return with_original(error, item2),
+        // A body `syn` cannot parse: instrument the function around its raw tokens, so
+        // rustc reports the body's own error, once.
+        Err(error) => match syn::parse::<function::Function>(item) {
+            Ok(function) => function,
+            Err(_) => return with_original(error, item2),
+        },
     };
     match expand::expand(args, function) {
         Ok(tokens) => tokens.into(),

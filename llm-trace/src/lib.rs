@@ -243,8 +243,15 @@ pub mod __private {
     use llm_trace_core::__private::{Probe, Untraced};
 
     pub use llm_trace_core::__private::{
-        field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Receiver,
+        field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,
     };
+
+    /// A traced call's value, unchanged (the generated expression's outer layer, which
+    /// carries the user's spans).
+    #[inline(always)]
+    pub fn expr<T>(value: T) -> T {
+        value
+    }
 
     /// The kind `traced!` falls back to: a compile error naming the problem.
     #[derive(Clone, Copy, Debug)]
@@ -274,7 +281,9 @@ pub mod __private {
     /// The kind traits of every enabled provider, and the fallbacks.
     pub mod kinds {
         pub use super::ForcedCall as _;
-        pub use llm_trace_core::__private::{AnyReceiver as _, UntracedCall as _};
+        pub use llm_trace_core::__private::{
+            AnyReceiver as _, FutureHandoff as _, OtherHandoff as _, UntracedCall as _,
+        };
         #[cfg(feature = "mistral")]
         pub use llm_trace_mistral::kinds::*;
     }

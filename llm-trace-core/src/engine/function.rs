@@ -16,6 +16,7 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 use pin_project_lite::pin_project;
 
 use super::context_attributes::{with_attributes, ContextAttributes};
+use super::parent::{Parent, Registration};
 use super::poll::in_context;
 use super::state;
 use crate::semconv;
@@ -31,16 +32,36 @@ pub struct FnMeta {
     pub file: &'static str,
     /// `code.line.number`.
     pub line: u32,
+    /// Whether the body hands work to other threads or tasks (`move` closures and
+    /// `async move` blocks with client calls, `spawn` arguments): then the function's
+    /// context is registered for them while it runs.
+    pub hands_off: bool,
 }
 
 /// The `fields(...)` of a function: built only when its span records.
 pub type Fields<'a> = &'a dyn Fn() -> Vec<Option<KeyValue>>;
 
-/// Starts the function's span under the current context, returning the context that
-/// carries it, or `None` when nothing is traced. Its `fields(...)` are set on the span and
-/// carried by its context to the spans started under it, with the context's own
+/// An annotated function's span, started; ended exactly once by whatever holds it.
+#[derive(Debug, Default)]
+pub struct FnSpan {
+    end: SpanEnd,
+}
+
+/// Starts the function's span under the current context. Its `fields(...)` are set on the
+/// span and carried by its context to the spans started under it, with the context's own
 /// attributes.
-pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
+pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
+    let cx = start_context(meta, fields);
+    let registration = cx
+        .as_ref()
+        .filter(|cx| meta.hands_off && cx.span().is_recording())
+        .and_then(Registration::new);
+    FnSpan {
+        end: SpanEnd { cx, registration },
+    }
+}
+
+fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
     state::with(|state| {
         Context::map_current(|parent| {
             if !state.tracer.may_record(parent) {
@@ -72,13 +93,16 @@ pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
 }
 
 /// Ends the span held by a context exactly once; on drop if nobody did before.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct SpanEnd {
     cx: Option<Context>,
+    /// Keeps the context findable by work handed off, until the span ends.
+    registration: Option<Registration>,
 }
 
 impl SpanEnd {
     fn end(&mut self, cancelled: bool) {
+        drop(self.registration.take());
         if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if std::thread::panicking() {
@@ -114,10 +138,10 @@ impl std::fmt::Debug for FnScope {
 impl FnScope {
     /// Starts the function's span and makes it current.
     pub fn enter(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
-        let cx = start(meta, fields);
-        let guard = cx.clone().map(Context::attach);
+        let span = start(meta, fields);
+        let guard = span.end.cx.clone().map(Context::attach);
         FnScope {
-            end: SpanEnd { cx },
+            end: span.end,
             _guard: guard,
         }
     }
@@ -127,10 +151,20 @@ impl FnScope {
         self.end.cx.is_some()
     }
 
+    /// The function's span, for work the body hands off.
+    pub fn parent(&self) -> Parent {
+        self.end.cx.as_ref().map_or(Parent::NONE, Parent::of)
+    }
+
     /// For a function that returns a future: detaches the span from the thread and hands
     /// it to the future, which ends it when it completes (or is dropped).
     pub fn into_future<F: Future>(mut self, future: F) -> FnFuture<F> {
-        FnFuture::new(self.end.cx.take(), future)
+        FnFuture::new(
+            FnSpan {
+                end: std::mem::take(&mut self.end),
+            },
+            future,
+        )
     }
 }
 
@@ -157,11 +191,11 @@ impl<F> std::fmt::Debug for FnFuture<F> {
 }
 
 impl<F: Future> FnFuture<F> {
-    /// Runs `inner` under the span carried by `cx` (if any).
-    pub fn new(cx: Option<Context>, inner: F) -> Self {
+    /// Runs `inner` under the function's span (if it was traced).
+    pub fn new(span: FnSpan, inner: F) -> Self {
         FnFuture {
             inner,
-            end: SpanEnd { cx },
+            end: span.end,
         }
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod context_attributes;
 pub(crate) mod function;
 pub(crate) mod future;
 pub(crate) mod metrics;
+pub(crate) mod parent;
 pub(crate) mod poll;
 pub(crate) mod probe;
 pub(crate) mod recorder;

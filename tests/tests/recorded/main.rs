@@ -6,6 +6,7 @@ mod async_trait;
 mod asynchronous;
 mod content;
 mod fake_provider;
+mod fidelity;
 mod live;
 mod metrics;
 mod sampled_out;

@@ -1,5 +1,7 @@
 use llm_trace::llm_trace;
+use mistralai_client::v1::chat::ChatResponse;
 use mistralai_client::v1::client::Client;
+use mistralai_client::v1::error::ApiError;
 
 #[llm_trace]
 fn wrong_model(client: &Client) -> bool {
@@ -11,6 +13,16 @@ fn wrong_model(client: &Client) -> bool {
 async fn wrong_elsewhere() -> u8 {
     let text: u8 = "not a number";
     text
+}
+
+#[llm_trace]
+async fn wrong_return(client: &Client, early: bool) -> Result<ChatResponse, ApiError> {
+    let count = 3_u32;
+    if early {
+        return Ok(count);
+    }
+    let answer = client.chat_async(mistralai_client::v1::constants::Model::OpenMistral7b, vec![], None).await?;
+    Ok(answer.choices.len())
 }
 
 fn main() {}

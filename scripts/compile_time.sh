@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# What #[llm_trace] costs at compile time: a crate of N functions (default 200), each
+# calling mistralai-client's `chat` once, rebuilt in debug mode with and without the
+# attribute. Prints the median of RUNS (default 3) whole-crate rebuilds of each.
+#
+#   scripts/compile_time.sh [path-to-an-llm-trace-checkout]
+#
+# The crates are generated under target/compile-time; their dependencies are built once.
+set -euo pipefail
+repo=$(cd "${1:-$(dirname "$0")/..}" && pwd)
+n=${N:-200}
+runs=${RUNS:-3}
+work=${WORK:-$(cd "$(dirname "$0")/.." && pwd)/target/compile-time}
+export CARGO_TARGET_DIR=$work/target
+
+generate() { # variant attribute
+    local dir=$work/$1-$(basename "$repo")
+    mkdir -p "$dir/src"
+    cat > "$dir/Cargo.toml" <<EOF
+[package]
+name = "compile-time-$1"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dependencies]
+llm-trace = { path = "$repo/llm-trace", features = ["mistral"] }
+mistralai-client = "0.14"
+
+[workspace]
+EOF
+    {
+        echo "use mistralai_client::v1::{chat::ChatMessage, client::Client, constants::Model, error::ApiError};"
+        for i in $(seq 0 $((n - 1))); do
+            echo "$2"
+            echo "pub fn ask_$i(client: &Client) -> Result<String, ApiError> {"
+            echo "    let question = vec![ChatMessage::new_user_message(\"question $i\")];"
+            echo "    let answer = client.chat(Model::MistralSmallLatest, question, None)?;"
+            echo "    Ok(answer.id)"
+            echo "}"
+        done
+    } > "$dir/src/lib.rs"
+    echo "$dir"
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+
+measure() { # dir
+    (cd "$1" && cargo build -q -j 2 2>/dev/null)
+    for _ in $(seq "$runs"); do
+        touch "$1/src/lib.rs"
+        local start end
+        start=$(date +%s.%N)
+        (cd "$1" && cargo build -q -j 2)
+        end=$(date +%s.%N)
+        echo "$end - $start" | bc
+    done | median
+}
+
+plain=$(generate plain "")
+traced=$(generate traced "#[llm_trace::llm_trace]")
+p=$(measure "$plain")
+t=$(measure "$traced")
+echo "$n functions, debug rebuild (median of $runs): plain ${p}s, #[llm_trace] ${t}s, ratio $(echo "scale=2; $t / $p" | bc)"
