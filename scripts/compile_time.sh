@@ -45,20 +45,25 @@ EOF
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-measure() { # dir
-    (cd "$1" && cargo build -q -j 2 2>/dev/null)
-    for _ in $(seq "$runs"); do
-        touch "$1/src/lib.rs"
-        local start end
-        start=$(date +%s.%N)
-        (cd "$1" && cargo build -q -j 2)
-        end=$(date +%s.%N)
-        echo "$end - $start" | bc
-    done | median
+rebuild() { # dir: seconds for one whole-crate rebuild
+    touch "$1/src/lib.rs"
+    local start end
+    start=$(date +%s.%N)
+    (cd "$1" && cargo build -q -j 2)
+    end=$(date +%s.%N)
+    echo "$end - $start" | bc
 }
 
 plain=$(generate plain "")
 traced=$(generate traced "#[llm_trace::llm_trace]")
-p=$(measure "$plain")
-t=$(measure "$traced")
-echo "$n functions, debug rebuild (median of $runs): plain ${p}s, #[llm_trace] ${t}s, ratio $(echo "scale=2; $t / $p" | bc)"
+(cd "$plain" && cargo build -q -j 2 2>/dev/null)
+(cd "$traced" && cargo build -q -j 2 2>/dev/null)
+# Interleaved, so a machine getting busier or quieter affects both sides alike.
+: > "$work/times"
+for _ in $(seq "$runs"); do
+    echo "$(rebuild "$plain") $(rebuild "$traced")" >> "$work/times"
+done
+p=$(cut -d' ' -f1 "$work/times" | median)
+t=$(cut -d' ' -f2 "$work/times" | median)
+r=$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/times" | median)
+echo "$n functions, debug rebuild (median of $runs interleaved): plain ${p}s, #[llm_trace] ${t}s, ratio of medians $(echo "scale=2; $t / $p" | bc), median ratio $r"

@@ -99,3 +99,13 @@ pub const GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK: &str =
     "gen_ai.client.operation.time_per_output_chunk";
 /// `gen_ai.usage.cost` (histogram, `USD`): not in the spec, as OpenLIT records it.
 pub const GEN_AI_USAGE_COST_METRIC: &str = "gen_ai.usage.cost";
+
+/// `llm_trace.telemetry.spans.dropped` (counter, `{span}`): spans llm-trace could not
+/// deliver to the collector, by `llm_trace.drop.reason`.
+pub const LLM_TRACE_TELEMETRY_SPANS_DROPPED: &str = "llm_trace.telemetry.spans.dropped";
+/// `llm_trace.telemetry.metric_exports.failed` (counter, `{export}`): metric exports
+/// llm-trace could not deliver.
+pub const LLM_TRACE_TELEMETRY_METRIC_EXPORTS_FAILED: &str =
+    "llm_trace.telemetry.metric_exports.failed";
+/// `llm_trace.drop.reason`: `queue_full`, `export_failed` or `shutdown_timeout`.
+pub const LLM_TRACE_DROP_REASON: &str = "llm_trace.drop.reason";

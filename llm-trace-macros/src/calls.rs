@@ -300,10 +300,9 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
         }
     };
     let tokens = as_users_expression(tokens, krate, candidate.first, candidate.parens);
-    match syn::parse2::<Expr>(tokens) {
-        Ok(expr) => expr,
-        Err(error) => Expr::Verbatim(error.to_compile_error()),
-    }
+    // Already a call expression (`__private::expr(..)`): kept as tokens rather than parsed
+    // again, which would cost as much as parsing the user's whole function.
+    Expr::Verbatim(tokens)
 }
 
 /// `__private::expr(tokens)`, spanned so the expression covers the call as the user wrote

@@ -228,8 +228,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         None => quote!(#fn_name),
     };
     let mixed = Span::mixed_site();
-    let meta = syn::Ident::new("__LLM_TRACE_FN", mixed);
-    let scope = syn::Ident::new("__llm_trace_scope", mixed);
+        let scope = syn::Ident::new("__llm_trace_scope", mixed);
     let span = syn::Ident::new("__llm_trace_span", mixed);
     let future = syn::Ident::new("__llm_trace_future", mixed);
     let parent = parent_ident();
@@ -237,16 +236,20 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let fields = fields_closure(&args, sig, &private)?;
 
-    let prelude = quote! {
-        #[allow(unused_imports)]
-        use #private::kinds::*;
-        static #meta: #private::FnMeta = #private::FnMeta {
+    // A constant expression: borrowed, it is promoted to a `'static` without adding an
+    // item to the user's crate (each item costs rustc a little in every rebuild).
+    let meta = quote! {
+        &#private::FnMeta {
             span_name: #span_name,
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
             file: ::core::file!(),
             line: #line,
             hands_off: #hands_off,
-        };
+        }
+    };
+    let prelude = quote! {
+        #[allow(unused_imports)]
+        use #private::kinds::*;
     };
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
     let statements = function.body.statements();
@@ -258,7 +261,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         // scope, declared first, ends last).
         Shape::Sync => quote! {
             #prelude
-            let #scope = #private::FnScope::enter(&#meta, #fields);
+            let #scope = #private::FnScope::enter(#meta, #fields);
             #parent_of_scope
             #statements
         },
@@ -274,13 +277,13 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #span = #private::start_fn(&#meta, #fields);
+                let #span = #private::start_fn(#meta, #fields);
                 #private::FnFuture::new(#span, #body).await
             }
         }
         Shape::ReturnsFuture => quote! {
             #prelude
-            let #scope = #private::FnScope::enter(&#meta, #fields);
+            let #scope = #private::FnScope::enter(#meta, #fields);
             #parent_of_scope
             #[allow(clippy::redundant_closure_call)]
             let #future = (|| { #statements })();
@@ -295,7 +298,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #scope = #private::FnScope::enter(&#meta, #fields);
+                let #scope = #private::FnScope::enter(#meta, #fields);
                 #parent_of_scope
                 #[allow(clippy::redundant_closure_call)]
                 let #future: #return_type = (|| -> #return_type { #statements })();

@@ -1,7 +1,7 @@
 //! Per-call overhead of llm-trace: one fake client call (in memory, no network) run plain,
 //! and inside a `#[llm_trace]` function with no provider, under a sampled-out parent,
 //! and recorded by an SDK provider (simple processor, discarding exporter), next to the
-//! same two spans made by hand with the OpenTelemetry API.
+//! same spans made by hand with the OpenTelemetry API (sampled out, and recorded).
 //!
 //! ```text
 //! cargo bench -p llm-trace-tests --bench call_overhead
@@ -97,6 +97,23 @@ fn overhead(c: &mut Criterion) {
     llm_trace::set_tracer_provider(&sampled_out);
     group.bench_function("traced, sampled out", |b| {
         b.iter(|| traced(black_box(&client)))
+    });
+
+    // The floor when sampled out: the SDK's own cost of deciding not to record a root
+    // span (trace id, sampler, no-op span), made by hand around the plain call.
+    let sampled_out_tracer = sampled_out.tracer("baseline");
+    group.bench_function("baseline: one hand-made sampled-out SDK span", |b| {
+        b.iter(|| {
+            let function = sampled_out_tracer
+                .span_builder("traced")
+                .with_kind(SpanKind::Internal)
+                .start(&sampled_out_tracer);
+            let cx = Context::current_with_span(function);
+            let _guard = cx.clone().attach();
+            let response = plain(black_box(&client));
+            cx.span().end();
+            response
+        })
     });
 
     // The simple processor exports every span synchronously: no span is dropped by a

@@ -88,6 +88,7 @@ struct PendingSpan {
 
 impl CallStart {
     /// A start that traces nothing (calls that are not recognised as LLM calls).
+    #[inline]
     pub fn disabled() -> Self {
         CallStart::default()
     }
@@ -95,6 +96,13 @@ impl CallStart {
     /// Prepares the span and metrics of a call of kind `C` from its arguments, reading the
     /// state once; allocation-free when neither can record.
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, timing: Timing, stream: bool) -> Self {
+        if state::quiet() || state::no_metrics() && !span_may_record_anywhere() {
+            return CallStart {
+                phase: Phase::Idle,
+                timing,
+                guard: None,
+            };
+        }
         let phase = state::with(|state| {
             let span_may_record = Context::map_current(|parent| state.tracer.may_record(parent));
             let instruments = state.metrics.instruments(&state.tracer);
@@ -121,7 +129,14 @@ impl CallStart {
     ///
     /// Generated code calls this right before the client method; `None` means the
     /// endpoint is not known.
+    #[inline]
     pub fn begin(&mut self, endpoint: Option<&str>) {
+        if let Phase::Pending(_) = self.phase {
+            self.begin_pending(endpoint);
+        }
+    }
+
+    fn begin_pending(&mut self, endpoint: Option<&str>) {
         let Phase::Pending(pending) = &mut self.phase else {
             return;
         };
@@ -163,6 +178,14 @@ impl Phase {
             _ => None,
         }
     }
+}
+
+/// Whether a span started now could record under any tracer: not inside a function whose
+/// span was dropped, not under a sampled-out parent.
+#[inline]
+fn span_may_record_anywhere() -> bool {
+    !super::tracer::suppressed()
+        && Context::map_current(super::tracer::parent_sampling) != Some(false)
 }
 
 /// The attributes a call's span and metrics both start with: operation, provider, model.
@@ -223,7 +246,7 @@ impl Pending {
     }
 
     fn start(self) -> Started {
-        let server = self.server.map(|(host, port)| {
+        let server = self.server.clone().map(|(host, port)| {
             [
                 KeyValue::new(semconv::SERVER_ADDRESS, host),
                 KeyValue::new(semconv::SERVER_PORT, i64::from(port)),
@@ -245,7 +268,7 @@ impl Pending {
                         },
                         &pending.parent,
                     )
-                    .map(|span| pending.parent.with_span(span));
+                    .context();
                 // Content goes only where a span went.
                 let content = pending.content.filter(|_| span.is_some());
                 (span, content)
@@ -253,14 +276,13 @@ impl Pending {
             None => (None, None),
         };
         let metrics = self.instruments.map(|instruments| {
-            let mut attributes = Vec::with_capacity(5);
-            attributes.extend(base_attributes(
+            CallMetrics::new(
+                instruments,
                 self.operation,
                 self.provider,
                 self.model.clone(),
-            ));
-            attributes.extend(server.into_iter().flatten());
-            CallMetrics::new(instruments, attributes)
+                self.server.clone(),
+            )
         });
         Started {
             state: self.state,
@@ -348,14 +370,10 @@ impl Started {
             _ => None,
         };
         if let Some(metrics) = &self.metrics {
-            let response_model = info
-                .model
-                .clone()
-                .map(|model| KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, cow_value(model)));
             let usage = info
                 .usage
                 .map(|usage| (usage.input_tokens, usage.output_tokens));
-            metrics.record_end(duration, response_model, None, usage, cost);
+            metrics.record_end(duration, info.model.clone(), None, usage, cost);
         }
         if let Some(cx) = &self.cx {
             let span = cx.span();
@@ -374,10 +392,11 @@ impl Started {
     /// Ends a failed call: status ERROR, `error.type`, plus `extra` span attributes.
     pub(crate) fn end_err<C: TracedCall>(self, error: &C::Error, extra: Vec<KeyValue>) {
         let duration = self.at.elapsed();
-        let error_type = KeyValue::new(semconv::ERROR_TYPE, cow_value(C::error_type(error)));
+        let error_type = C::error_type(error);
         if let Some(metrics) = &self.metrics {
             metrics.record_end(duration, None, Some(error_type.clone()), None, None);
         }
+        let error_type = KeyValue::new(semconv::ERROR_TYPE, cow_value(error_type));
         if let Some(cx) = &self.cx {
             let span = cx.span();
             if span.is_recording() {
@@ -417,7 +436,13 @@ pub(crate) fn trace_sync<C: TracedCall, M>(
     args: C::Args,
     call: impl FnOnce(C::Args, &mut CallStart) -> (M, Result<C::Response, C::Error>),
 ) -> Result<C::Response, C::Error> {
+    if state::quiet() {
+        return call(args, &mut CallStart::disabled()).1;
+    }
     let mut start = CallStart::prepare::<C>(&args, Timing::Now, false);
+    if let Phase::Idle = start.phase {
+        return call(args, &mut start).1;
+    }
     let (_, result) = call(args, &mut start);
     if let Some(started) = start.into_phase().take_started() {
         started.finish::<C>(&result);

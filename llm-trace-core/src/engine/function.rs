@@ -19,6 +19,7 @@ use super::context_attributes::{with_attributes, ContextAttributes};
 use super::parent::{Parent, Registration};
 use super::poll::in_context;
 use super::state;
+use super::tracer::{suppress, SpanStart, Suppression};
 use crate::semconv;
 
 /// Static facts about an annotated function, built by the macro at compile time.
@@ -50,29 +51,47 @@ pub struct FnSpan {
 /// Starts the function's span under the current context. Its `fields(...)` are set on the
 /// span and carried by its context to the spans started under it, with the context's own
 /// attributes.
+#[inline]
 pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
-    let cx = start_context(meta, fields);
+    if state::quiet() {
+        return FnSpan::default();
+    }
+    start_registered(meta, fields)
+}
+
+fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
+    let (cx, dropped) = match start_context(meta, fields) {
+        SpanStart::Recording(cx) => (Some(cx), false),
+        SpanStart::Dropped => (None, true),
+        SpanStart::None => (None, false),
+    };
     let registration = cx
         .as_ref()
-        .filter(|cx| meta.hands_off && cx.span().is_recording())
+        .filter(|_| meta.hands_off)
         .and_then(Registration::new);
     FnSpan {
-        end: SpanEnd { cx, registration },
+        end: SpanEnd {
+            cx,
+            registration,
+            dropped,
+        },
     }
 }
 
-fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
+fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> SpanStart {
     state::with(|state| {
         Context::map_current(|parent| {
             if !state.tracer.may_record(parent) {
-                return None;
+                return SpanStart::None;
             }
-            let span = state.tracer.start(
+            let mut cx = match state.tracer.start(
                 Cow::Borrowed(meta.span_name),
                 |builder| builder.with_kind(SpanKind::Internal),
                 parent,
-            )?;
-            let mut cx = parent.with_span(span);
+            ) {
+                SpanStart::Recording(cx) => cx,
+                other => return other,
+            };
             if cx.span().is_recording() {
                 let fields: Vec<KeyValue> = fields().into_iter().flatten().collect();
                 if !fields.is_empty() {
@@ -87,7 +106,7 @@ fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> Option<Context> {
                 cx.span()
                     .set_attributes(code.into_iter().chain(inherited.into_iter().flatten()));
             }
-            Some(cx)
+            SpanStart::Recording(cx)
         })
     })
 }
@@ -98,10 +117,20 @@ struct SpanEnd {
     cx: Option<Context>,
     /// Keeps the context findable by work handed off, until the span ends.
     registration: Option<Registration>,
+    /// The sampler dropped the span: nothing of llm-trace records while the function runs
+    /// (its calls are not traced; their metrics are still recorded).
+    dropped: bool,
 }
 
 impl SpanEnd {
+    #[inline]
     fn end(&mut self, cancelled: bool) {
+        if self.cx.is_some() {
+            self.end_span(cancelled);
+        }
+    }
+
+    fn end_span(&mut self, cancelled: bool) {
         drop(self.registration.take());
         if let Some(cx) = self.cx.take() {
             let span = cx.span();
@@ -116,9 +145,20 @@ impl SpanEnd {
 }
 
 impl Drop for SpanEnd {
+    #[inline]
     fn drop(&mut self) {
         self.end(true);
     }
+}
+
+/// What a running sync function holds on its thread: its span's context, or the mark
+/// that its span was dropped.
+#[derive(Debug)]
+enum Guard {
+    None,
+    // Held for what dropping it does.
+    Context(#[allow(dead_code)] ContextGuard),
+    Suppressed(#[allow(dead_code)] Suppression),
 }
 
 /// The span of a running sync function: current until dropped, then ended.
@@ -126,7 +166,7 @@ impl Drop for SpanEnd {
 pub struct FnScope {
     // Field order matters: the guard is dropped (context detached) after the span ended.
     end: SpanEnd,
-    _guard: Option<ContextGuard>,
+    _guard: Guard,
 }
 
 impl std::fmt::Debug for FnScope {
@@ -137,18 +177,33 @@ impl std::fmt::Debug for FnScope {
 
 impl FnScope {
     /// Starts the function's span and makes it current.
+    #[inline]
     pub fn enter(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
+        if state::quiet() {
+            return FnScope {
+                end: SpanEnd::default(),
+                _guard: Guard::None,
+            };
+        }
+        FnScope::start(meta, fields)
+    }
+
+    fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
         let span = start(meta, fields);
-        let guard = span.end.cx.clone().map(Context::attach);
+        let guard = match &span.end.cx {
+            Some(cx) => Guard::Context(cx.clone().attach()),
+            None if span.end.dropped => Guard::Suppressed(suppress()),
+            None => Guard::None,
+        };
         FnScope {
             end: span.end,
             _guard: guard,
         }
     }
 
-    /// Whether a span was started (else the scope does nothing).
+    /// Whether a span was started, recording or dropped (else the scope does nothing).
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some()
+        self.end.cx.is_some() || self.end.dropped
     }
 
     /// The function's span, for work the body hands off.
@@ -159,6 +214,7 @@ impl FnScope {
     /// For a function that returns a future: detaches the span from the thread and hands
     /// it to the future, which ends it when it completes (or is dropped).
     pub fn into_future<F: Future>(mut self, future: F) -> FnFuture<F> {
+        // The future runs on whatever thread polls it: it marks a dropped span itself.
         FnFuture::new(
             FnSpan {
                 end: std::mem::take(&mut self.end),
@@ -169,6 +225,7 @@ impl FnScope {
 }
 
 impl Drop for FnScope {
+    #[inline]
     fn drop(&mut self) {
         self.end.end(false);
     }
@@ -205,6 +262,7 @@ impl<F: Future> Future for FnFuture<F> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
+        let _suppressed = this.end.dropped.then(suppress);
         let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
         if poll.is_ready() {
             this.end.end(false);

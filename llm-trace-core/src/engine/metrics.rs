@@ -11,14 +11,19 @@
 //! Instruments come from the meter provider the state names, else — when llm-trace uses
 //! the global tracer provider and it is a real one — from the global meter provider.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::{Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
 use opentelemetry::{global, KeyValue};
 
+use super::response::cow_value;
 use super::sync;
 use super::tracer::TracerSource;
+use crate::provider::Operation;
 use crate::semconv;
 
 /// Advised boundaries of `gen_ai.client.operation.duration`, seconds.
@@ -45,7 +50,7 @@ pub const COST_BUCKETS: [f64; 22] = [
     0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-/// The instruments llm-trace records into.
+/// The instruments llm-trace records into, and the series it recorded into so far.
 #[derive(Debug)]
 pub(crate) struct Instruments {
     duration: Histogram<f64>,
@@ -53,10 +58,122 @@ pub(crate) struct Instruments {
     time_to_first_chunk: Histogram<f64>,
     time_per_output_chunk: Histogram<f64>,
     cost: Histogram<f64>,
+    /// Whether the meter binds instruments to attribute sets (an SDK meter llm-trace
+    /// built; other meters may not implement binding and would drop the values).
+    bind: bool,
+    series: RwLock<HashMap<SeriesKey, Arc<Series>, BuildHasherDefault<FxHasher>>>,
+}
+
+/// The most series remembered; past it, values are recorded with their attributes each
+/// time (the SDK's own cardinality limit is 2000 per instrument).
+const MAX_SERIES: usize = 1000;
+
+/// What identifies one series of a call's metrics.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    first_chunk: bool,
+    operation: Operation,
+    provider: &'static str,
+    model: Cow<'static, str>,
+    server: Option<(Arc<str>, u16)>,
+    response_model: Option<Cow<'static, str>>,
+    error_type: Option<Cow<'static, str>>,
+}
+
+impl SeriesKey {
+    fn attributes(&self) -> Vec<KeyValue> {
+        let mut attributes = Vec::with_capacity(7);
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_OPERATION_NAME,
+            self.operation.as_str(),
+        ));
+        attributes.push(KeyValue::new(semconv::GEN_AI_PROVIDER_NAME, self.provider));
+        attributes.push(KeyValue::new(
+            semconv::GEN_AI_REQUEST_MODEL,
+            cow_value(self.model.clone()),
+        ));
+        if let Some((host, port)) = &self.server {
+            attributes.push(KeyValue::new(semconv::SERVER_ADDRESS, Arc::clone(host)));
+            attributes.push(KeyValue::new(semconv::SERVER_PORT, i64::from(*port)));
+        }
+        if let Some(model) = &self.response_model {
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_RESPONSE_MODEL,
+                cow_value(model.clone()),
+            ));
+        }
+        if let Some(error_type) = &self.error_type {
+            attributes.push(KeyValue::new(
+                semconv::ERROR_TYPE,
+                cow_value(error_type.clone()),
+            ));
+        }
+        attributes
+    }
+}
+
+/// One series: its attributes (with each token type) and, when the meter binds, the
+/// recorders bound to them. Each recorder is bound the first time it records: a bound
+/// instrument is exported even when empty, and a series only ever records some of them
+/// (embeddings have no output tokens, only streams have chunk timings).
+#[derive(Debug)]
+struct Series {
+    attributes: Box<[KeyValue]>,
+    input_attributes: Box<[KeyValue]>,
+    output_attributes: Box<[KeyValue]>,
+    bind: bool,
+    duration: OnceLock<BoundHistogram<f64>>,
+    cost: OnceLock<BoundHistogram<f64>>,
+    input_tokens: OnceLock<BoundHistogram<u64>>,
+    output_tokens: OnceLock<BoundHistogram<u64>>,
+    time_to_first_chunk: OnceLock<BoundHistogram<f64>>,
+    time_per_output_chunk: OnceLock<BoundHistogram<f64>>,
+}
+
+impl Series {
+    /// Records `value` on `histogram` for `attributes`, through the recorder in `bound`
+    /// (bound on first use) when the meter binds.
+    fn record<T: Copy + 'static>(
+        &self,
+        histogram: &Histogram<T>,
+        bound: &OnceLock<BoundHistogram<T>>,
+        attributes: &[KeyValue],
+        value: T,
+    ) {
+        if self.bind {
+            bound
+                .get_or_init(|| histogram.bind(attributes))
+                .record(value);
+        } else {
+            histogram.record(value, attributes);
+        }
+    }
+}
+
+/// rustc's FxHash: a few cycles per word, for a small map of short keys.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl std::hash::Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Instruments {
-    fn new(meter: &Meter) -> Self {
+    fn new(meter: &Meter, bind: bool) -> Self {
         Instruments {
             duration: meter
                 .f64_histogram(semconv::GEN_AI_CLIENT_OPERATION_DURATION)
@@ -88,11 +205,44 @@ impl Instruments {
                 .with_description("Cost of GenAI operations, from list prices")
                 .with_boundaries(COST_BUCKETS.to_vec())
                 .build(),
+            bind,
+            series: RwLock::default(),
         }
     }
 
-    fn from_provider<P: MeterProvider + ?Sized>(provider: &P) -> Self {
-        Instruments::new(&provider.meter_with_scope(super::tracer::scope()))
+    fn from_provider<P: MeterProvider + ?Sized>(provider: &P, bind: bool) -> Self {
+        Instruments::new(&provider.meter_with_scope(super::tracer::scope()), bind)
+    }
+
+    /// The series of `key`, remembered (and bound) the first time.
+    fn series(&self, key: SeriesKey) -> Arc<Series> {
+        if let Some(series) = sync::read(&self.series).get(&key) {
+            return Arc::clone(series);
+        }
+        let attributes = key.attributes();
+        let with_token = |kind: &'static str| {
+            let mut attributes = attributes.clone();
+            attributes.push(KeyValue::new(semconv::GEN_AI_TOKEN_TYPE, kind));
+            attributes.into_boxed_slice()
+        };
+        let (input_attributes, output_attributes) = (with_token("input"), with_token("output"));
+        let series = Arc::new(Series {
+            attributes: attributes.into_boxed_slice(),
+            input_attributes,
+            output_attributes,
+            bind: self.bind,
+            duration: OnceLock::new(),
+            cost: OnceLock::new(),
+            input_tokens: OnceLock::new(),
+            output_tokens: OnceLock::new(),
+            time_to_first_chunk: OnceLock::new(),
+            time_per_output_chunk: OnceLock::new(),
+        });
+        let mut all = sync::write(&self.series);
+        if all.len() < MAX_SERIES {
+            all.insert(key, Arc::clone(&series));
+        }
+        series
     }
 }
 
@@ -108,9 +258,10 @@ pub(crate) enum MetricsSource {
 }
 
 impl MetricsSource {
-    /// The instruments of `provider`, under llm-trace's scope.
-    pub(crate) fn from_provider<P: MeterProvider + ?Sized>(provider: &P) -> Self {
-        MetricsSource::Installed(Arc::new(Instruments::from_provider(provider)))
+    /// The instruments of `provider`, under llm-trace's scope; `bind` when the provider
+    /// is known to bind instruments to attribute sets (an SDK meter provider).
+    pub(crate) fn from_provider<P: MeterProvider + ?Sized>(provider: &P, bind: bool) -> Self {
+        MetricsSource::Installed(Arc::new(Instruments::from_provider(provider, bind)))
     }
 
     /// The instruments a call records into, or `None` when metrics are off for it.
@@ -135,77 +286,112 @@ fn global_instruments() -> Arc<Instruments> {
             return Arc::clone(instruments);
         }
     }
-    let instruments = Arc::new(Instruments::from_provider(&*global::meter_provider()));
+    let instruments = Arc::new(Instruments::from_provider(
+        &*global::meter_provider(),
+        false,
+    ));
     *sync::write(cached) = Some((Instant::now(), Arc::clone(&instruments)));
     instruments
 }
 
-/// The metric side of one call: its instruments and base attributes.
+/// The metric side of one call: its instruments and what identifies its series.
 pub(crate) struct CallMetrics {
     instruments: Arc<Instruments>,
-    /// Operation, provider, request model, server address and port.
-    attributes: Vec<KeyValue>,
+    operation: Operation,
+    provider: &'static str,
+    model: Cow<'static, str>,
+    server: Option<(Arc<str>, u16)>,
 }
 
 impl CallMetrics {
-    pub(crate) fn new(instruments: Arc<Instruments>, attributes: Vec<KeyValue>) -> Self {
+    pub(crate) fn new(
+        instruments: Arc<Instruments>,
+        operation: Operation,
+        provider: &'static str,
+        model: Cow<'static, str>,
+        server: Option<(Arc<str>, u16)>,
+    ) -> Self {
         CallMetrics {
             instruments,
-            attributes,
+            operation,
+            provider,
+            model,
+            server,
         }
     }
 
-    fn with(&self, extra: impl IntoIterator<Item = KeyValue>) -> Vec<KeyValue> {
-        let mut attributes = self.attributes.clone();
-        attributes.extend(extra);
-        attributes
+    fn series(
+        &self,
+        first_chunk: bool,
+        response_model: Option<Cow<'static, str>>,
+        error_type: Option<Cow<'static, str>>,
+    ) -> Arc<Series> {
+        self.instruments.series(SeriesKey {
+            first_chunk,
+            operation: self.operation,
+            provider: self.provider,
+            model: self.model.clone(),
+            server: self.server.clone(),
+            response_model,
+            error_type,
+        })
     }
 
     /// Records a finished call: duration, token usage and cost.
     pub(crate) fn record_end(
         &self,
         duration: Duration,
-        response_model: Option<KeyValue>,
-        error_type: Option<KeyValue>,
+        response_model: Option<Cow<'static, str>>,
+        error_type: Option<Cow<'static, str>>,
         usage: Option<(u64, Option<u64>)>,
         cost: Option<f64>,
     ) {
-        let mut attributes = self.with(response_model.into_iter().chain(error_type));
-        self.instruments
-            .duration
-            .record(duration.as_secs_f64(), &attributes);
+        let series = self.series(false, response_model, error_type);
+        let instruments = &self.instruments;
+        let attributes = &series.attributes;
+        let seconds = duration.as_secs_f64();
+        series.record(&instruments.duration, &series.duration, attributes, seconds);
         if let Some(cost) = cost {
-            self.instruments.cost.record(cost, &attributes);
+            series.record(&instruments.cost, &series.cost, attributes, cost);
         }
         if let Some((input, output)) = usage {
-            // The same attributes plus the token type, reusing the vector.
-            attributes.push(KeyValue::new(semconv::GEN_AI_TOKEN_TYPE, "input"));
-            self.instruments.tokens.record(input, &attributes);
+            let tokens = &instruments.tokens;
+            series.record(
+                tokens,
+                &series.input_tokens,
+                &series.input_attributes,
+                input,
+            );
             if let Some(output) = output {
-                if let Some(last) = attributes.last_mut() {
-                    *last = KeyValue::new(semconv::GEN_AI_TOKEN_TYPE, "output");
-                }
-                self.instruments.tokens.record(output, &attributes);
+                let attributes = &series.output_attributes;
+                series.record(tokens, &series.output_tokens, attributes, output);
             }
         }
     }
 
     /// Records a stream's time to first chunk.
     pub(crate) fn record_time_to_first_chunk(&self, seconds: f64) {
-        self.instruments
-            .time_to_first_chunk
-            .record(seconds, &self.attributes);
+        let series = self.series(true, None, None);
+        let histogram = &self.instruments.time_to_first_chunk;
+        series.record(
+            histogram,
+            &series.time_to_first_chunk,
+            &series.attributes,
+            seconds,
+        );
     }
 
     /// Records a stream's mean time per chunk after the first.
     pub(crate) fn record_time_per_output_chunk(
         &self,
         seconds: f64,
-        response_model: Option<KeyValue>,
+        response_model: Option<Cow<'static, str>>,
     ) {
-        let attributes = self.with(response_model);
-        self.instruments
-            .time_per_output_chunk
-            .record(seconds, &attributes);
+        let series = self.series(false, response_model, None);
+        let (histogram, bound) = (
+            &self.instruments.time_per_output_chunk,
+            &series.time_per_output_chunk,
+        );
+        series.record(histogram, bound, &series.attributes, seconds);
     }
 }

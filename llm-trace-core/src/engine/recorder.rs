@@ -204,7 +204,15 @@ impl RecorderBuilder {
 
     /// Metrics go to `provider`.
     pub fn meter_provider<P: MeterProvider + ?Sized>(mut self, provider: &P) -> Self {
-        self.state.metrics = MetricsSource::from_provider(provider);
+        self.state.metrics = MetricsSource::from_provider(provider, false);
+        self
+    }
+
+    /// Metrics go to `provider`, an `opentelemetry_sdk` meter provider: its instruments are
+    /// bound to each attribute set once, so recording skips the attribute lookup. (Other
+    /// meter implementations may not bind, and would drop the values.)
+    pub fn sdk_meter_provider<P: MeterProvider + ?Sized>(mut self, provider: &P) -> Self {
+        self.state.metrics = MetricsSource::from_provider(provider, true);
         self
     }
 

@@ -8,7 +8,7 @@
 //! scope is live anywhere, that check is one relaxed atomic load.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use crate::content::{CaptureMode, ContentPolicy};
@@ -28,6 +28,14 @@ pub(crate) struct State {
     pub(crate) pricing: PricingTable,
 }
 
+impl State {
+    /// Whether spans and metrics come from the OpenTelemetry global providers.
+    fn uses_global_sources(&self) -> bool {
+        matches!(self.tracer, TracerSource::Global)
+            && matches!(self.metrics, MetricsSource::Global | MetricsSource::Off)
+    }
+}
+
 impl Default for State {
     /// The state before anyone configured llm-trace: the OpenTelemetry global providers,
     /// no content, the compiled-in prices.
@@ -44,6 +52,11 @@ impl Default for State {
 
 /// Bumped (under the slot's write lock) every time the slot changes.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
+/// Whether the global state takes spans and metrics from the OpenTelemetry global
+/// providers (as before anyone configured llm-trace).
+static GLOBAL_SOURCES: AtomicBool = AtomicBool::new(true);
+/// Whether the global state records no metrics.
+static GLOBAL_NO_METRICS: AtomicBool = AtomicBool::new(false);
 /// Live scopes, process-wide: zero means no thread has a scoped state.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 
@@ -57,6 +70,23 @@ thread_local! {
     static CACHED: RefCell<Option<(u64, Arc<State>)>> = const { RefCell::new(None) };
     /// The state of the innermost live scope on this thread.
     static SCOPED: RefCell<Option<Arc<State>>> = const { RefCell::new(None) };
+}
+
+/// Whether nothing can record right now: no scope anywhere, the global state uses the
+/// global providers, and the global tracer provider is known to be a no-op. Then a traced
+/// call reads nothing else — the no-provider path costs a few loads.
+#[inline]
+pub(crate) fn quiet() -> bool {
+    SCOPES.load(Ordering::Relaxed) == 0
+        && GLOBAL_SOURCES.load(Ordering::Relaxed)
+        && super::tracer::global_known_noop()
+}
+
+/// Whether no metric can be recorded right now (no scope anywhere, metrics off in the
+/// global state): then a call whose span cannot record needs nothing else.
+#[inline]
+pub(crate) fn no_metrics() -> bool {
+    SCOPES.load(Ordering::Relaxed) == 0 && GLOBAL_NO_METRICS.load(Ordering::Relaxed)
 }
 
 /// Runs `read` on the state in force on this thread. `R: Default` is what a read yields in
@@ -104,6 +134,11 @@ pub(crate) fn current() -> Arc<State> {
 /// Replaces the global state.
 pub(crate) fn install(state: Arc<State>) {
     let mut slot = sync::write(slot());
+    GLOBAL_SOURCES.store(state.uses_global_sources(), Ordering::Relaxed);
+    GLOBAL_NO_METRICS.store(
+        matches!(state.metrics, MetricsSource::Off),
+        Ordering::Relaxed,
+    );
     *slot = state;
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
@@ -111,7 +146,13 @@ pub(crate) fn install(state: Arc<State>) {
 /// Replaces the global state with `change(current global state)`, atomically.
 pub(crate) fn update(change: impl FnOnce(&State) -> State) {
     let mut slot = sync::write(slot());
-    *slot = Arc::new(change(&slot));
+    let state = change(&slot);
+    GLOBAL_SOURCES.store(state.uses_global_sources(), Ordering::Relaxed);
+    GLOBAL_NO_METRICS.store(
+        matches!(state.metrics, MetricsSource::Off),
+        Ordering::Relaxed,
+    );
+    *slot = Arc::new(state);
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 

@@ -122,10 +122,7 @@ impl<S: TracedStreamCall> Active<S> {
         if let (Some(metrics), Some(first)) = (self.started.metrics(), seen.first_content) {
             if seen.content_chunks > 1 {
                 let after_first = first.elapsed().as_secs_f64();
-                let response_model =
-                    seen.info.model.clone().map(|model| {
-                        KeyValue::new(semconv::GEN_AI_RESPONSE_MODEL, cow_value(model))
-                    });
+                let response_model = seen.info.model.clone();
                 metrics.record_time_per_output_chunk(
                     after_first / (seen.content_chunks - 1) as f64,
                     response_model,

@@ -13,10 +13,10 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use opentelemetry::global::{self, BoxedSpan, BoxedTracer};
+use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
 
@@ -38,9 +38,62 @@ pub(crate) enum TracerSource {
     /// The OpenTelemetry global tracer provider.
     Global,
     /// A tracer given to llm-trace.
-    Installed(Arc<BoxedTracer>),
+    Installed(Arc<dyn SpanFactory>),
     /// No spans at all.
     Off,
+}
+
+/// Starts spans of one tracer, keeping its concrete span type until the span is in its
+/// context (a `BoxedTracer` would box each span once more).
+pub(crate) trait SpanFactory: Send + Sync {
+    /// A new span under `parent`.
+    fn start(&self, builder: SpanBuilder, parent: &Context) -> SpanStart;
+}
+
+/// What starting a span gave.
+#[derive(Default)]
+pub(crate) enum SpanStart {
+    /// A recording span, in the context that carries it.
+    Recording(Context),
+    /// A span the sampler dropped: nothing records under it (the span itself is gone,
+    /// never put in a context, so dropping costs no allocation).
+    Dropped,
+    /// No span: the tracer is a no-op.
+    #[default]
+    None,
+}
+
+impl SpanStart {
+    /// The recording span's context, if any.
+    pub(crate) fn context(self) -> Option<Context> {
+        match self {
+            SpanStart::Recording(cx) => Some(cx),
+            _ => None,
+        }
+    }
+}
+
+struct TypedTracer<T>(T);
+
+impl<T> SpanFactory for TypedTracer<T>
+where
+    T: Tracer + Send + Sync,
+    T::Span: Send + Sync + 'static,
+{
+    fn start(&self, builder: SpanBuilder, parent: &Context) -> SpanStart {
+        in_context_of(self.0.build_with_context(builder, parent), parent)
+    }
+}
+
+/// `parent` carrying `span`, when it records.
+fn in_context_of<S: Span + Send + Sync + 'static>(span: S, parent: &Context) -> SpanStart {
+    if !span.span_context().is_valid() {
+        SpanStart::None
+    } else if span.is_recording() {
+        SpanStart::Recording(parent.with_span(span))
+    } else {
+        SpanStart::Dropped
+    }
 }
 
 impl TracerSource {
@@ -51,15 +104,17 @@ impl TracerSource {
         P::Tracer: Send + Sync + 'static,
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
-        TracerSource::Installed(Arc::new(BoxedTracer::new(Box::new(
-            provider.tracer_with_scope(scope()),
-        ))))
+        TracerSource::Installed(Arc::new(TypedTracer(provider.tracer_with_scope(scope()))))
     }
 
     /// Whether a span started now under `parent` could record: not under a sampled-out
-    /// parent (llm-trace samples parent-based), not without a tracer. Allocation-free.
+    /// parent (llm-trace samples parent-based) or function, not without a tracer.
+    /// Allocation-free.
     #[inline]
     pub(crate) fn may_record(&self, parent: &Context) -> bool {
+        if suppressed() {
+            return false;
+        }
         match parent_sampling(parent) {
             Some(sampled) => sampled && !matches!(self, TracerSource::Off),
             None => match self {
@@ -75,40 +130,53 @@ impl TracerSource {
         matches!(self, TracerSource::Global) && !noop::known()
     }
 
-    /// Starts a span under `parent`, or returns `None` when no real tracer is there or the
-    /// parent is sampled out (the parent's context already carries that decision to the
-    /// children, so nothing is created). The span may still be non-recording (sampled out
-    /// by the sampler); it is returned so its children inherit the decision.
+    /// Starts a span under `parent`: nothing when no real tracer is there or the parent is
+    /// sampled out (the parent's context already carries that decision to the children).
     pub(crate) fn start(
         &self,
         name: Cow<'static, str>,
         builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
         parent: &Context,
-    ) -> Option<BoxedSpan> {
+    ) -> SpanStart {
         let parent_sampled = parent_sampling(parent);
         if parent_sampled == Some(false) {
-            return None;
+            return SpanStart::None;
         }
         let builder = builder(SpanBuilder::from_name(name));
-        let span = match self {
-            TracerSource::Off => return None,
-            TracerSource::Installed(tracer) => tracer.build_with_context(builder, parent),
+        match self {
+            TracerSource::Off => SpanStart::None,
+            TracerSource::Installed(tracer) => tracer.start(builder, parent),
             TracerSource::Global => {
                 if parent_sampled.is_none() && noop::known() {
-                    return None;
+                    return SpanStart::None;
                 }
-                let span = global::tracer_with_scope(scope()).build_with_context(builder, parent);
+                let span = global_tracer().build_with_context(builder, parent);
                 if span.span_context().is_valid() {
                     noop::mark_live();
                 } else if parent_sampled.is_none() {
                     // Only a no-op tracer answers a root span with an invalid context.
                     noop::mark_noop();
                 }
-                span
+                in_context_of(span, parent)
             }
-        };
-        span.span_context().is_valid().then_some(span)
+        }
     }
+}
+
+/// The global provider's tracer, rebuilt at most once a second (building one takes the
+/// provider's lock and allocates) so a provider installed later is picked up.
+fn global_tracer() -> Arc<BoxedTracer> {
+    type Cached = RwLock<Option<(Instant, Arc<BoxedTracer>)>>;
+    static CACHED: OnceLock<Cached> = OnceLock::new();
+    let cached = CACHED.get_or_init(Cached::default);
+    if let Some((built, tracer)) = super::sync::read(cached).as_ref() {
+        if built.elapsed() < NOOP_RECHECK {
+            return Arc::clone(tracer);
+        }
+    }
+    let tracer = Arc::new(global::tracer_with_scope(scope()));
+    *super::sync::write(cached) = Some((Instant::now(), Arc::clone(&tracer)));
+    tracer
 }
 
 /// The sampling decision a parent span passes on: `Some(sampled)` when `parent` carries a
@@ -178,12 +246,18 @@ mod noop {
                 .unwrap_or(false)
     }
 
+    #[inline]
     fn still_noop(countdown: &Cell<(u32, u32, u64)>, until: u64) -> bool {
         let (left, stride, last) = countdown.get();
         if left > 0 {
             countdown.set((left - 1, stride, last));
             return true;
         }
+        read_clock(countdown, until, stride, last)
+    }
+
+    #[cold]
+    fn read_clock(countdown: &Cell<(u32, u32, u64)>, until: u64, stride: u32, last: u64) -> bool {
         let now = now_nanos();
         if now >= until {
             countdown.set((0, 1, now));
@@ -218,3 +292,37 @@ mod noop {
 }
 
 pub(crate) use noop::forget as forget_noop;
+
+thread_local! {
+    /// Functions whose span the sampler dropped, running on this thread: nothing of
+    /// llm-trace records under them.
+    static SUPPRESSED: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Whether a function whose span was dropped runs on this thread.
+#[inline]
+pub(crate) fn suppressed() -> bool {
+    SUPPRESSED.try_with(Cell::get).is_ok_and(|depth| depth > 0)
+}
+
+/// Marks this thread as running a function whose span was dropped, until the guard drops.
+pub(crate) fn suppress() -> Suppression {
+    let _ = SUPPRESSED.try_with(|depth| depth.set(depth.get() + 1));
+    Suppression(())
+}
+
+/// See [`suppress`].
+#[derive(Debug)]
+pub(crate) struct Suppression(());
+
+impl Drop for Suppression {
+    fn drop(&mut self) {
+        let _ = SUPPRESSED.try_with(|depth| depth.set(depth.get().saturating_sub(1)));
+    }
+}
+
+/// Whether the global tracer provider is known to be a no-op right now.
+#[inline]
+pub(crate) fn global_known_noop() -> bool {
+    noop::known()
+}

@@ -28,6 +28,44 @@ async fn measured_async(client: &FakeClient) -> (u64, FakeResponse) {
     (allocations() - before, response)
 }
 
+#[llm_trace]
+fn whole_call(client: &FakeClient) -> FakeResponse {
+    client.chat(FakeModel, Vec::new(), None).unwrap()
+}
+
+fn plain_call(client: &FakeClient) -> FakeResponse {
+    client.chat(FakeModel, Vec::new(), None).unwrap()
+}
+
+/// Allocations of 100 runs of `work`, after one run to warm thread-locals up.
+fn allocations_of_100(mut work: impl FnMut()) -> u64 {
+    work();
+    let before = allocations();
+    for _ in 0..100 {
+        work();
+    }
+    allocations() - before
+}
+
+#[test]
+fn sampled_out_functions_allocate_what_the_plain_function_does() {
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOff)
+        .build();
+    let recorder = Recorder::builder().tracer_provider(&provider).build();
+    let client = FakeClient::new();
+    let (traced, plain) = recorder.in_scope(|| {
+        let traced = allocations_of_100(|| {
+            std::hint::black_box(whole_call(std::hint::black_box(&client)));
+        });
+        let plain = allocations_of_100(|| {
+            std::hint::black_box(plain_call(std::hint::black_box(&client)));
+        });
+        (traced, plain)
+    });
+    assert_eq!(traced, plain, "the function span and the call added allocations");
+}
+
 #[test]
 fn calls_under_a_sampled_out_span_allocate_nothing() {
     let exporter = InMemorySpanExporter::default();
