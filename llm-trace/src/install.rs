@@ -17,7 +17,8 @@ use llm_trace_core::pricing::PricingTable;
 
 use crate::builder::Builder;
 use crate::error::InitError;
-use crate::export::{Console, Pipeline};
+use crate::export::pipeline::LossCount;
+use crate::export::{Console, Pipeline, Undelivered};
 use crate::settings::{Environment, Settings};
 
 /// Whether a live [`Telemetry`] installed its providers.
@@ -53,12 +54,12 @@ pub fn builder() -> Builder {
 ///
 /// Shutdown runs on a separate plain thread, so dropping the guard inside an async
 /// runtime (even a current-thread one) neither deadlocks nor trips tokio's
-/// blocking-in-async checks; it waits at most about the export timeout.
+/// blocking-in-async checks; it returns within the export timeout (plus a fraction of a
+/// second), whatever the collector does.
 #[must_use = "telemetry is flushed and shut down when this guard is dropped"]
 #[derive(Debug)]
 pub struct Telemetry {
-    tracer_provider: Option<SdkTracerProvider>,
-    meter_provider: Option<SdkMeterProvider>,
+    pipeline: Option<Pipeline>,
     timeout: Duration,
     /// Whether this guard installed the global recorder (and must put the default back).
     installed: bool,
@@ -68,66 +69,63 @@ impl Telemetry {
     /// The tracer provider llm-trace built, to hand to other instrumentation; `None` when
     /// `init` found and kept the application's own global provider, or traces are off.
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
-        self.tracer_provider.as_ref()
+        self.pipeline.as_ref()?.tracer_provider.as_ref()
     }
 
     /// The meter provider llm-trace built, when metrics are on.
     pub fn meter_provider(&self) -> Option<&SdkMeterProvider> {
-        self.meter_provider.as_ref()
+        self.pipeline.as_ref()?.meter_provider.as_ref()
     }
 
-    /// Flushes pending spans and metrics and shuts the exporters down, waiting at most
-    /// about the export timeout. Never fails: the report says what, if anything, was not
-    /// delivered, and a report that is not clean has already been printed on one line.
+    /// Flushes pending spans and metrics and shuts the exporters down, within the export
+    /// timeout. Never fails: the report says what, if anything, was not delivered, and a
+    /// report that is not clean has already been printed on one line.
     pub fn shutdown(mut self) -> ShutdownReport {
         self.shutdown_inner()
     }
 
     fn shutdown_inner(&mut self) -> ShutdownReport {
-        let tracer_provider = self.tracer_provider.take();
-        let meter_provider = self.meter_provider.take();
+        let pipeline = self.pipeline.take();
         if std::mem::take(&mut self.installed) {
             // A shut-down provider is of no use to anyone: put the defaults back, so a
             // later `init` (or the application) can install fresh ones.
             Recorder::default().set_global();
-            if tracer_provider.is_some() {
-                opentelemetry::global::set_tracer_provider(
-                    opentelemetry::trace::noop::NoopTracerProvider::new(),
-                );
-            }
-            if meter_provider.is_some() {
-                opentelemetry::global::set_meter_provider(
-                    opentelemetry::metrics::noop::NoopMeterProvider::new(),
-                );
+            if let Some(pipeline) = &pipeline {
+                if pipeline.tracer_provider.is_some() {
+                    opentelemetry::global::set_tracer_provider(
+                        opentelemetry::trace::noop::NoopTracerProvider::new(),
+                    );
+                }
+                if pipeline.meter_provider.is_some() {
+                    opentelemetry::global::set_meter_provider(
+                        opentelemetry::metrics::noop::NoopMeterProvider::new(),
+                    );
+                }
             }
             INSTALLED.store(false, Ordering::Release);
         }
-        if tracer_provider.is_none() && meter_provider.is_none() {
+        let Some(pipeline) = pipeline else {
             return ShutdownReport::default();
-        }
-        let timeout = self.timeout;
+        };
+        let deadline = crate::export::deadline(self.timeout);
         let worker = std::thread::Builder::new()
             .name("llm-trace-shutdown".into())
-            .spawn(move || {
-                let mut failures = Vec::new();
-                if let Some(provider) = tracer_provider {
-                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
-                        failures.push(format!("traces: {error}"));
-                    }
-                }
-                if let Some(provider) = meter_provider {
-                    if let Err(error) = provider.shutdown_with_timeout(timeout) {
-                        failures.push(format!("metrics: {error}"));
-                    }
-                }
-                failures
-            });
-        let failures = match worker.map(|worker| worker.join()) {
-            Ok(Ok(failures)) => failures,
-            Ok(Err(_)) => vec!["the shutdown thread panicked".to_owned()],
-            Err(error) => vec![format!("cannot start the shutdown thread: {error}")],
+            .spawn(move || pipeline.shutdown(deadline));
+        let undelivered = match worker.map(|worker| worker.join()) {
+            Ok(Ok(undelivered)) => undelivered,
+            Ok(Err(_)) => Undelivered {
+                failures: vec!["the shutdown thread panicked".to_owned()],
+                ..Undelivered::default()
+            },
+            Err(error) => Undelivered {
+                failures: vec![format!("cannot start the shutdown thread: {error}")],
+                ..Undelivered::default()
+            },
         };
-        let report = ShutdownReport { failures };
+        let report = ShutdownReport {
+            losses: undelivered.losses,
+            failures: undelivered.failures,
+        };
         report.print_if_lossy();
         report
     }
@@ -139,21 +137,52 @@ impl Drop for Telemetry {
     }
 }
 
-/// What [`Telemetry::shutdown`] could not deliver. It never fails the program: a report
-/// that is not clean was printed on one line already (through `log` when a logger is set,
-/// else on standard error).
+/// What [`Telemetry::shutdown`] could not deliver, over the whole life of the telemetry.
+/// It never fails the program: a report that is not clean was printed on one line
+/// already (through `log` when a logger is set, else on standard error).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
+    losses: LossCount,
     failures: Vec<String>,
 }
 
 impl ShutdownReport {
     /// Whether everything recorded was delivered.
     pub fn is_clean(&self) -> bool {
-        self.failures.is_empty()
+        self.spans_lost() == 0 && self.losses.metric_exports_failed == 0 && self.failures.is_empty()
     }
 
-    /// What went wrong, one entry per signal.
+    /// Spans not delivered, all causes together.
+    pub fn spans_lost(&self) -> u64 {
+        self.losses.spans_lost()
+    }
+
+    /// Spans dropped because the export queue was full.
+    pub fn spans_dropped_queue_full(&self) -> u64 {
+        self.losses.queue_full
+    }
+
+    /// Spans the collector did not take (errors, timeouts).
+    pub fn spans_export_failed(&self) -> u64 {
+        self.losses.export_failed
+    }
+
+    /// Spans still queued or in flight when the shutdown's deadline passed.
+    pub fn spans_lost_at_shutdown(&self) -> u64 {
+        self.losses.at_shutdown
+    }
+
+    /// Spans delivered to the collector.
+    pub fn spans_exported(&self) -> u64 {
+        self.losses.exported
+    }
+
+    /// Metric exports that failed.
+    pub fn metric_exports_failed(&self) -> u64 {
+        self.losses.metric_exports_failed
+    }
+
+    /// Other problems, one line each.
     pub fn failures(&self) -> &[String] {
         &self.failures
     }
@@ -170,10 +199,41 @@ impl fmt::Display for ShutdownReport {
         if self.is_clean() {
             return f.write_str("llm-trace: all telemetry delivered");
         }
+        let mut parts = Vec::new();
+        if self.spans_lost() > 0 {
+            let mut causes = Vec::new();
+            for (count, cause) in [
+                (self.losses.queue_full, "export queue full"),
+                (
+                    self.losses.export_failed,
+                    "refused or unreachable collector",
+                ),
+                (
+                    self.losses.at_shutdown,
+                    "still pending at the shutdown deadline",
+                ),
+            ] {
+                if count > 0 {
+                    causes.push(format!("{count} {cause}"));
+                }
+            }
+            parts.push(format!(
+                "{} spans lost ({})",
+                self.spans_lost(),
+                causes.join(", ")
+            ));
+        }
+        if self.losses.metric_exports_failed > 0 {
+            parts.push(format!(
+                "{} metric exports failed",
+                self.losses.metric_exports_failed
+            ));
+        }
+        parts.extend(self.failures.iter().cloned());
         write!(
             f,
-            "llm-trace: some telemetry was not delivered at shutdown ({}); the program is not affected",
-            self.failures.join("; ")
+            "llm-trace: telemetry not delivered: {}; the program is not affected",
+            parts.join("; ")
         )
     }
 }
@@ -249,7 +309,7 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
         None => recorder.no_tracing(),
     };
     let recorder = match &pipeline.meter_provider {
-        Some(provider) => recorder.meter_provider(provider),
+        Some(provider) => recorder.sdk_meter_provider(provider),
         None => recorder.no_metrics(),
     };
     commit(recorder.build(), Some(pipeline), settings.longest_timeout())
@@ -268,20 +328,17 @@ fn commit(
         // Dropping the unused pipeline shuts its exporters down.
         return Err(InitError::already_initialized());
     }
-    let (tracer_provider, meter_provider) = match pipeline {
-        Some(pipeline) => (pipeline.tracer_provider, pipeline.meter_provider),
-        None => (None, None),
-    };
     recorder.set_global();
-    if let Some(provider) = &tracer_provider {
-        opentelemetry::global::set_tracer_provider(provider.clone());
-    }
-    if let Some(provider) = &meter_provider {
-        opentelemetry::global::set_meter_provider(provider.clone());
+    if let Some(pipeline) = &pipeline {
+        if let Some(provider) = &pipeline.tracer_provider {
+            opentelemetry::global::set_tracer_provider(provider.clone());
+        }
+        if let Some(provider) = &pipeline.meter_provider {
+            opentelemetry::global::set_meter_provider(provider.clone());
+        }
     }
     Ok(Telemetry {
-        tracer_provider,
-        meter_provider,
+        pipeline,
         timeout,
         installed: true,
     })

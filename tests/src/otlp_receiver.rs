@@ -30,10 +30,24 @@ pub struct Received {
     pub body: Bytes,
 }
 
+/// How the receiver answers, changeable while it runs.
+#[derive(Clone, Debug, Default)]
+pub struct Behaviour {
+    /// Wait this long before answering each request.
+    pub delay: Duration,
+    /// Answer `/v1/metrics` with this status (a traces-only backend answers 405).
+    pub metrics_status: Option<u16>,
+    /// Never answer (the request is kept).
+    pub hang: bool,
+    /// Read and drop requests without keeping them (for benchmarks).
+    pub discard: bool,
+}
+
 /// A running receiver; stops when dropped.
 pub struct OtlpReceiver {
     address: SocketAddr,
     received: Arc<Mutex<Vec<Received>>>,
+    behaviour: Arc<Mutex<Behaviour>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -54,8 +68,10 @@ impl OtlpReceiver {
         listener.set_nonblocking(true).expect("nonblocking");
         let address = listener.local_addr().expect("address");
         let received = Arc::new(Mutex::new(Vec::new()));
+        let behaviour = Arc::new(Mutex::new(Behaviour::default()));
         let (shutdown, mut stop) = tokio::sync::oneshot::channel::<()>();
         let kept = Arc::clone(&received);
+        let answers = Arc::clone(&behaviour);
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -69,10 +85,12 @@ impl OtlpReceiver {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let kept = Arc::clone(&kept);
+                            let answers = Arc::clone(&answers);
                             tokio::spawn(async move {
                                 let service = hyper::service::service_fn(move |request| {
                                     let kept = Arc::clone(&kept);
-                                    async move { Ok::<_, Infallible>(receive(request, kept).await) }
+                                    let behaviour = answers.lock().unwrap().clone();
+                                    async move { Ok::<_, Infallible>(receive(request, kept, behaviour).await) }
                                 });
                                 let io = TokioIo::new(stream);
                                 if grpc {
@@ -95,9 +113,15 @@ impl OtlpReceiver {
         OtlpReceiver {
             address,
             received,
+            behaviour,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }
+    }
+
+    /// Changes how the receiver answers from now on.
+    pub fn set_behaviour(&self, behaviour: Behaviour) {
+        *self.behaviour.lock().unwrap() = behaviour;
     }
 
     /// The base URL to configure as the OTLP endpoint.
@@ -191,6 +215,7 @@ type ResponseBody = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 async fn receive(
     request: Request<hyper::body::Incoming>,
     kept: Arc<Mutex<Vec<Received>>>,
+    behaviour: Behaviour,
 ) -> Response<ResponseBody> {
     let raw_path = request.uri().path().to_owned();
     let headers = request
@@ -203,6 +228,12 @@ async fn receive(
         Ok(collected) => collected.to_bytes(),
         Err(_) => Bytes::new(),
     };
+    if headers.get("content-encoding").is_some_and(|e| e == "gzip") {
+        let mut decoded = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded)
+            .expect("a gzip body");
+        body = Bytes::from(decoded);
+    }
     let grpc = content_type.starts_with("application/grpc");
     if grpc && body.len() >= 5 {
         // One length-prefixed, uncompressed message.
@@ -215,13 +246,28 @@ async fn receive(
         }
         other => other.to_owned(),
     };
-    kept.lock().unwrap().push(Received {
-        path,
-        raw_path,
-        headers,
-        content_type,
-        body,
-    });
+    let metrics_status = (path == "/v1/metrics")
+        .then_some(behaviour.metrics_status)
+        .flatten();
+    if !behaviour.discard {
+        kept.lock().unwrap().push(Received {
+            path,
+            raw_path,
+            headers,
+            content_type,
+            body,
+        });
+    }
+    if behaviour.hang {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    tokio::time::sleep(behaviour.delay).await;
+    if let Some(status) = metrics_status {
+        let mut response = Response::new(Full::new(Bytes::new()).boxed());
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::METHOD_NOT_ALLOWED);
+        return response;
+    }
     if grpc {
         // An empty response message, then the OK status in the trailers.
         let mut trailers = hyper::HeaderMap::new();

@@ -5,13 +5,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::metrics::data::ResourceMetrics;
-use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
-use opentelemetry_sdk::metrics::Temporality;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
-use opentelemetry_sdk::Resource;
-
 /// How often an export failure may be reported.
 pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -59,57 +52,5 @@ pub(crate) fn emit(message: &str) {
         log::warn!("{message}");
     } else {
         eprintln!("{message}");
-    }
-}
-
-/// A span exporter whose failures are reported (rate-limited) as they happen.
-#[derive(Debug)]
-pub(crate) struct ReportingSpanExporter<E>(pub E);
-
-impl<E: SpanExporter> SpanExporter for ReportingSpanExporter<E> {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let result = self.0.export(batch).await;
-        if let Err(error) = &result {
-            report("spans", error);
-        }
-        result
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn set_resource(&mut self, resource: &Resource) {
-        self.0.set_resource(resource);
-    }
-}
-
-/// A metric exporter whose failures are reported (rate-limited) as they happen.
-#[derive(Debug)]
-pub(crate) struct ReportingMetricExporter<E>(pub E);
-
-impl<E: PushMetricExporter> PushMetricExporter for ReportingMetricExporter<E> {
-    async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
-        let result = self.0.export(metrics).await;
-        if let Err(error) = &result {
-            report("metrics", error);
-        }
-        result
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-
-    fn temporality(&self) -> Temporality {
-        self.0.temporality()
     }
 }

@@ -6,4 +6,5 @@ mod collector_down;
 mod console;
 mod grpc;
 mod otlp;
+mod reliability;
 mod secrets;

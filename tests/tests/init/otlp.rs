@@ -113,7 +113,11 @@ fn spans_metrics_and_headers_reach_the_collector() {
         assert!(!attributes.contains_key("error.type"));
     }
     let tokens = receiver.histogram("gen_ai.client.token.usage");
-    assert_eq!(tokens.len(), 3, "chat input and output, embeddings input");
+    assert_eq!(
+        tokens.len(),
+        3,
+        "chat input and output, embeddings input: {tokens:?}"
+    );
     for point in &tokens {
         assert_eq!(point.explicit_bounds, TOKEN_BUCKETS);
     }
