@@ -228,7 +228,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         None => quote!(#fn_name),
     };
     let mixed = Span::mixed_site();
-        let scope = syn::Ident::new("__llm_trace_scope", mixed);
+    let scope = syn::Ident::new("__llm_trace_scope", mixed);
     let span = syn::Ident::new("__llm_trace_span", mixed);
     let future = syn::Ident::new("__llm_trace_future", mixed);
     let parent = parent_ident();

@@ -14,44 +14,15 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use llm_trace::llm_trace;
-use llm_trace::pricing::{ModelPrice, Price, PricingTable};
-use llm_trace::provider::Operation;
-#[allow(unused_imports)]
-use llm_trace_tests::fake::kinds::*;
-use llm_trace_tests::fake::{FakeClient, FakeModel, FakeOptions, FakeResponse};
+use llm_trace_tests::fake::FakeClient;
 use llm_trace_tests::otlp_receiver::{Behaviour, OtlpReceiver};
 use opentelemetry::metrics::MeterProvider as _;
-use opentelemetry::trace::{Span, SpanKind, TraceContextExt, Tracer, TracerProvider as _};
-use opentelemetry::{Context, KeyValue};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::KeyValue;
 
-fn plain(client: &FakeClient) -> FakeResponse {
-    let options = Some(FakeOptions {
-        max_tokens: Some(64),
-    });
-    client.chat(FakeModel, vec!["hello"], options).unwrap()
-}
+mod shared;
 
-#[llm_trace]
-fn traced(client: &FakeClient) -> FakeResponse {
-    let options = Some(FakeOptions {
-        max_tokens: Some(64),
-    });
-    client.chat(FakeModel, vec!["hello"], options).unwrap()
-}
-
-fn price_the_fake_model() {
-    let mut prices = PricingTable::builtin();
-    prices.insert(
-        Operation::Chat,
-        "fake-small",
-        ModelPrice {
-            input: Price::per_million(0.10).unwrap(),
-            output: Some(Price::per_million(0.30).unwrap()),
-        },
-    );
-    llm_trace::Recorder::update_global(|recorder| recorder.pricing(prices));
-}
+use shared::{plain, price_the_fake_model, request_attributes, traced, two_spans_by_hand};
 
 fn receiver() -> OtlpReceiver {
     let receiver = OtlpReceiver::start();
@@ -90,13 +61,11 @@ fn pipeline(c: &mut Criterion) {
     let duration = meter.f64_histogram("baseline.duration").build();
     let tokens = meter.u64_histogram("baseline.tokens").build();
     let cost = meter.f64_histogram("baseline.cost").build();
-    let base = [
-        KeyValue::new("gen_ai.operation.name", "chat"),
-        KeyValue::new("gen_ai.provider.name", "fake_ai"),
-        KeyValue::new("gen_ai.request.model", "fake-small"),
-        KeyValue::new("server.address", "fake.example"),
-        KeyValue::new("server.port", 8443_i64),
-    ];
+    // The metric attributes: the request's, without the parameters.
+    let base: Vec<KeyValue> = request_attributes()
+        .into_iter()
+        .filter(|attribute| attribute.key.as_str() != "gen_ai.request.max_tokens")
+        .collect();
     let input = [
         base.as_slice(),
         &[KeyValue::new("gen_ai.token.type", "input")],
@@ -109,40 +78,12 @@ fn pipeline(c: &mut Criterion) {
     .concat();
     group.bench_function("baseline: the same by hand", |b| {
         b.iter(|| {
-            let mut function = tracer
-                .span_builder("traced")
-                .with_kind(SpanKind::Internal)
-                .start(&tracer);
-            function.set_attributes([
-                KeyValue::new("code.function.name", "pipeline::traced"),
-                KeyValue::new("code.file.path", "benches/pipeline.rs"),
-                KeyValue::new("code.line.number", 36_i64),
-            ]);
-            let cx = Context::current_with_span(function);
-            let mut call = tracer
-                .span_builder("chat fake-small")
-                .with_kind(SpanKind::Client)
-                .with_attributes(base.clone())
-                .start_with_context(&tracer, &cx);
-            let response = plain(black_box(&client));
-            call.set_attributes([
-                KeyValue::new(
-                    "gen_ai.usage.input_tokens",
-                    i64::from(response.input_tokens),
-                ),
-                KeyValue::new(
-                    "gen_ai.usage.output_tokens",
-                    i64::from(response.output_tokens),
-                ),
-                KeyValue::new("gen_ai.usage.cost", 0.0000028),
-            ]);
-            call.end();
-            duration.record(0.001, &base);
-            cost.record(0.0000028, &base);
-            tokens.record(u64::from(response.input_tokens), &input);
-            tokens.record(u64::from(response.output_tokens), &output);
-            cx.span().end();
-            response
+            two_spans_by_hand(&tracer, black_box(&client), |response| {
+                duration.record(0.001, &base);
+                cost.record(0.0000028, &base);
+                tokens.record(u64::from(response.input_tokens), &input);
+                tokens.record(u64::from(response.output_tokens), &output);
+            })
         })
     });
     drop(telemetry);

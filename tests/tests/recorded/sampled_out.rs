@@ -63,7 +63,10 @@ fn sampled_out_functions_allocate_what_the_plain_function_does() {
         });
         (traced, plain)
     });
-    assert_eq!(traced, plain, "the function span and the call added allocations");
+    assert_eq!(
+        traced, plain,
+        "the function span and the call added allocations"
+    );
 }
 
 #[test]
