@@ -62,7 +62,7 @@ pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
 fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
     let (cx, dropped) = match start_context(meta, fields) {
         SpanStart::Recording(cx) => (Some(cx), false),
-        SpanStart::Dropped => (None, true),
+        SpanStart::Dropped(cx) => (Some(cx), true),
         SpanStart::None => (None, false),
     };
     let registration = cx
@@ -114,11 +114,13 @@ fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> SpanStart {
 /// Ends the span held by a context exactly once; on drop if nobody did before.
 #[derive(Debug, Default)]
 struct SpanEnd {
+    /// The context carrying the span, recording or dropped.
     cx: Option<Context>,
     /// Keeps the context findable by work handed off, until the span ends.
     registration: Option<Registration>,
     /// The sampler dropped the span: nothing of llm-trace records while the function runs
-    /// (its calls are not traced; their metrics are still recorded).
+    /// (its calls are not traced; their metrics are still recorded). The dropped span is
+    /// still current, so the application's own spans under it are dropped alike.
     dropped: bool,
 }
 
@@ -158,7 +160,10 @@ enum Guard {
     None,
     // Held for what dropping it does.
     Context(#[allow(dead_code)] ContextGuard),
-    Suppressed(#[allow(dead_code)] Suppression),
+    Dropped(
+        #[allow(dead_code)] ContextGuard,
+        #[allow(dead_code)] Suppression,
+    ),
 }
 
 /// The span of a running sync function: current until dropped, then ended.
@@ -191,8 +196,8 @@ impl FnScope {
     fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
         let span = start(meta, fields);
         let guard = match &span.end.cx {
+            Some(cx) if span.end.dropped => Guard::Dropped(cx.clone().attach(), suppress()),
             Some(cx) => Guard::Context(cx.clone().attach()),
-            None if span.end.dropped => Guard::Suppressed(suppress()),
             None => Guard::None,
         };
         FnScope {
@@ -203,7 +208,7 @@ impl FnScope {
 
     /// Whether a span was started, recording or dropped (else the scope does nothing).
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some() || self.end.dropped
+        self.end.cx.is_some()
     }
 
     /// The function's span, for work the body hands off.

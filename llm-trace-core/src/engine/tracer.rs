@@ -55,9 +55,10 @@ pub(crate) trait SpanFactory: Send + Sync {
 pub(crate) enum SpanStart {
     /// A recording span, in the context that carries it.
     Recording(Context),
-    /// A span the sampler dropped: nothing records under it (the span itself is gone,
-    /// never put in a context, so dropping costs no allocation).
-    Dropped,
+    /// A span the sampler dropped, in the context that carries it: nothing records under
+    /// it, and work under it — the application's own instrumentation, outgoing requests
+    /// propagating the context — sees the sampled-out decision, as under any dropped span.
+    Dropped(Context),
     /// No span: the tracer is a no-op.
     #[default]
     None,
@@ -92,7 +93,9 @@ fn in_context_of<S: Span + Send + Sync + 'static>(span: S, parent: &Context) -> 
     } else if span.is_recording() {
         SpanStart::Recording(parent.with_span(span))
     } else {
-        SpanStart::Dropped
+        // A dropped span does nothing when it ends: its context is all there is to carry,
+        // without boxing the span.
+        SpanStart::Dropped(parent.with_remote_span_context(span.span_context().clone()))
     }
 }
 

@@ -423,3 +423,32 @@ fn async_trait_methods_box_once_when_nothing_records() {
         "the annotated method allocates what the plain one does"
     );
 }
+
+#[llm_trace]
+fn in_iterator_adapters(client: &Client, questions: &[&str]) -> Vec<Result<usize, ApiError>> {
+    questions
+        .iter()
+        .map(|question| {
+            let messages = vec![ChatMessage::new_user_message(question)];
+            client.chat(Model::MistralSmallLatest, messages, None)
+        })
+        .map(|answer| answer.map(|answer| answer.choices.len()))
+        .collect()
+}
+
+#[test]
+fn calls_in_closures_without_move_are_traced_in_place() {
+    capture();
+    let server = MockServer::start().unwrap();
+    let client = mistral_client(&server);
+    let (trace, answers) = in_trace(|| in_iterator_adapters(&client, &["a", "b", "c"]));
+    assert_eq!(answers.into_iter().map(Result::unwrap).sum::<usize>(), 3);
+    assert_eq!(server.requests().len(), 3);
+    let spans = spans(trace);
+    let function = one(&spans, "in_iterator_adapters");
+    let calls = client_spans(&spans);
+    assert_eq!(calls.len(), 3, "one CLIENT span per request");
+    for call in calls {
+        assert_parent(call, function);
+    }
+}
