@@ -90,6 +90,11 @@ impl InitError {
         }
     }
 
+    /// An OTLP exporter that could not be built, with the exporter's error as the source.
+    pub(crate) fn exporter_build(error: opentelemetry_otlp::ExporterBuildError) -> Self {
+        InitError::exporter(error.to_string()).with_source(error)
+    }
+
     pub(crate) fn already_initialized() -> Self {
         InitError {
             kind: InitErrorKind::AlreadyInitialized,

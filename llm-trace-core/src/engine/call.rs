@@ -96,7 +96,7 @@ impl CallStart {
     /// Prepares the span and metrics of a call of kind `C` from its arguments, reading the
     /// state once; allocation-free when neither can record.
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, timing: Timing, stream: bool) -> Self {
-        if state::quiet() || state::no_metrics() && !span_may_record_anywhere() {
+        if state::quiet() {
             return CallStart {
                 phase: Phase::Idle,
                 timing,
@@ -178,14 +178,6 @@ impl Phase {
             _ => None,
         }
     }
-}
-
-/// Whether a span started now could record under any tracer: not inside a function whose
-/// span was dropped, not under a sampled-out parent.
-#[inline]
-fn span_may_record_anywhere() -> bool {
-    !super::tracer::suppressed()
-        && Context::map_current(super::tracer::parent_sampling) != Some(false)
 }
 
 /// The attributes a call's span and metrics both start with: operation, provider, model.
@@ -436,9 +428,6 @@ pub(crate) fn trace_sync<C: TracedCall, M>(
     args: C::Args,
     call: impl FnOnce(C::Args, &mut CallStart) -> (M, Result<C::Response, C::Error>),
 ) -> Result<C::Response, C::Error> {
-    if state::quiet() {
-        return call(args, &mut CallStart::disabled()).1;
-    }
     let mut start = CallStart::prepare::<C>(&args, Timing::Now, false);
     if let Phase::Idle = start.phase {
         return call(args, &mut start).1;

@@ -194,7 +194,7 @@ impl FnScope {
     }
 
     fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
-        let span = start(meta, fields);
+        let span = start_registered(meta, fields);
         let guard = match &span.end.cx {
             Some(cx) if span.end.dropped => Guard::Dropped(cx.clone().attach(), suppress()),
             Some(cx) => Guard::Context(cx.clone().attach()),

@@ -121,33 +121,12 @@ struct Series {
     attributes: Box<[KeyValue]>,
     input_attributes: Box<[KeyValue]>,
     output_attributes: Box<[KeyValue]>,
-    bind: bool,
     duration: OnceLock<BoundHistogram<f64>>,
     cost: OnceLock<BoundHistogram<f64>>,
     input_tokens: OnceLock<BoundHistogram<u64>>,
     output_tokens: OnceLock<BoundHistogram<u64>>,
     time_to_first_chunk: OnceLock<BoundHistogram<f64>>,
     time_per_output_chunk: OnceLock<BoundHistogram<f64>>,
-}
-
-impl Series {
-    /// Records `value` on `histogram` for `attributes`, through the recorder in `bound`
-    /// (bound on first use) when the meter binds.
-    fn record<T: Copy + 'static>(
-        &self,
-        histogram: &Histogram<T>,
-        bound: &OnceLock<BoundHistogram<T>>,
-        attributes: &[KeyValue],
-        value: T,
-    ) {
-        if self.bind {
-            bound
-                .get_or_init(|| histogram.bind(attributes))
-                .record(value);
-        } else {
-            histogram.record(value, attributes);
-        }
-    }
 }
 
 /// rustc's FxHash: a few cycles per word, for a small map of short keys.
@@ -214,6 +193,24 @@ impl Instruments {
         Instruments::new(&provider.meter_with_scope(super::tracer::scope()), bind)
     }
 
+    /// Records `value` on `histogram` for `attributes`, through the recorder in `bound`
+    /// (bound on first use) when the meter binds.
+    fn record<T: Copy + 'static>(
+        &self,
+        histogram: &Histogram<T>,
+        bound: &OnceLock<BoundHistogram<T>>,
+        attributes: &[KeyValue],
+        value: T,
+    ) {
+        if self.bind {
+            bound
+                .get_or_init(|| histogram.bind(attributes))
+                .record(value);
+        } else {
+            histogram.record(value, attributes);
+        }
+    }
+
     /// The series of `key`, remembered (and bound) the first time.
     fn series(&self, key: SeriesKey) -> Arc<Series> {
         if let Some(series) = sync::read(&self.series).get(&key) {
@@ -230,7 +227,6 @@ impl Instruments {
             attributes: attributes.into_boxed_slice(),
             input_attributes,
             output_attributes,
-            bind: self.bind,
             duration: OnceLock::new(),
             cost: OnceLock::new(),
             input_tokens: OnceLock::new(),
@@ -350,21 +346,16 @@ impl CallMetrics {
         let instruments = &self.instruments;
         let attributes = &series.attributes;
         let seconds = duration.as_secs_f64();
-        series.record(&instruments.duration, &series.duration, attributes, seconds);
+        instruments.record(&instruments.duration, &series.duration, attributes, seconds);
         if let Some(cost) = cost {
-            series.record(&instruments.cost, &series.cost, attributes, cost);
+            instruments.record(&instruments.cost, &series.cost, attributes, cost);
         }
         if let Some((input, output)) = usage {
-            let tokens = &instruments.tokens;
-            series.record(
-                tokens,
-                &series.input_tokens,
-                &series.input_attributes,
-                input,
-            );
+            let (tokens, input_attributes) = (&instruments.tokens, &series.input_attributes);
+            instruments.record(tokens, &series.input_tokens, input_attributes, input);
             if let Some(output) = output {
                 let attributes = &series.output_attributes;
-                series.record(tokens, &series.output_tokens, attributes, output);
+                instruments.record(tokens, &series.output_tokens, attributes, output);
             }
         }
     }
@@ -372,8 +363,9 @@ impl CallMetrics {
     /// Records a stream's time to first chunk.
     pub(crate) fn record_time_to_first_chunk(&self, seconds: f64) {
         let series = self.series(true, None, None);
-        let histogram = &self.instruments.time_to_first_chunk;
-        series.record(
+        let instruments = &self.instruments;
+        let histogram = &instruments.time_to_first_chunk;
+        instruments.record(
             histogram,
             &series.time_to_first_chunk,
             &series.attributes,
@@ -388,10 +380,11 @@ impl CallMetrics {
         response_model: Option<Cow<'static, str>>,
     ) {
         let series = self.series(false, response_model, None);
+        let instruments = &self.instruments;
         let (histogram, bound) = (
-            &self.instruments.time_per_output_chunk,
+            &instruments.time_per_output_chunk,
             &series.time_per_output_chunk,
         );
-        series.record(histogram, bound, &series.attributes, seconds);
+        instruments.record(histogram, bound, &series.attributes, seconds);
     }
 }

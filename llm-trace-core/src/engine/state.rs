@@ -55,8 +55,6 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 /// Whether the global state takes spans and metrics from the OpenTelemetry global
 /// providers (as before anyone configured llm-trace).
 static GLOBAL_SOURCES: AtomicBool = AtomicBool::new(true);
-/// Whether the global state records no metrics.
-static GLOBAL_NO_METRICS: AtomicBool = AtomicBool::new(false);
 /// Live scopes, process-wide: zero means no thread has a scoped state.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 
@@ -80,13 +78,6 @@ pub(crate) fn quiet() -> bool {
     SCOPES.load(Ordering::Relaxed) == 0
         && GLOBAL_SOURCES.load(Ordering::Relaxed)
         && super::tracer::global_known_noop()
-}
-
-/// Whether no metric can be recorded right now (no scope anywhere, metrics off in the
-/// global state): then a call whose span cannot record needs nothing else.
-#[inline]
-pub(crate) fn no_metrics() -> bool {
-    SCOPES.load(Ordering::Relaxed) == 0 && GLOBAL_NO_METRICS.load(Ordering::Relaxed)
 }
 
 /// Runs `read` on the state in force on this thread. `R: Default` is what a read yields in
@@ -133,26 +124,20 @@ pub(crate) fn current() -> Arc<State> {
 
 /// Replaces the global state.
 pub(crate) fn install(state: Arc<State>) {
-    let mut slot = sync::write(slot());
-    GLOBAL_SOURCES.store(state.uses_global_sources(), Ordering::Relaxed);
-    GLOBAL_NO_METRICS.store(
-        matches!(state.metrics, MetricsSource::Off),
-        Ordering::Relaxed,
-    );
-    *slot = state;
-    GENERATION.fetch_add(1, Ordering::AcqRel);
+    publish(&mut sync::write(slot()), state);
 }
 
 /// Replaces the global state with `change(current global state)`, atomically.
 pub(crate) fn update(change: impl FnOnce(&State) -> State) {
     let mut slot = sync::write(slot());
-    let state = change(&slot);
+    let state = Arc::new(change(&slot));
+    publish(&mut slot, state);
+}
+
+/// Puts `state` in the slot (held locked) and tells the readers.
+fn publish(slot: &mut Arc<State>, state: Arc<State>) {
     GLOBAL_SOURCES.store(state.uses_global_sources(), Ordering::Relaxed);
-    GLOBAL_NO_METRICS.store(
-        matches!(state.metrics, MetricsSource::Off),
-        Ordering::Relaxed,
-    );
-    *slot = Arc::new(state);
+    *slot = state;
     GENERATION.fetch_add(1, Ordering::AcqRel);
 }
 

@@ -196,10 +196,6 @@ fn on_runtime<E>(
     })
 }
 
-fn build_error(error: opentelemetry_otlp::ExporterBuildError) -> InitError {
-    InitError::exporter(error.to_string()).with_source(error)
-}
-
 /// The OTLP/gRPC span exporter.
 pub(crate) fn span_exporter(
     target: &OtlpTarget,
@@ -210,7 +206,7 @@ pub(crate) fn span_exporter(
         let builder = opentelemetry_otlp::SpanExporter::builder().with_tonic();
         configure(builder, target, env_names)?
             .build()
-            .map_err(build_error)
+            .map_err(InitError::exporter_build)
     })
 }
 
@@ -224,6 +220,6 @@ pub(crate) fn metric_exporter(
         let builder = opentelemetry_otlp::MetricExporter::builder().with_tonic();
         configure(builder, target, env_names)?
             .build()
-            .map_err(build_error)
+            .map_err(InitError::exporter_build)
     })
 }

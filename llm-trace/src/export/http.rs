@@ -131,10 +131,6 @@ fn configure<B: WithExportConfig + WithHttpConfig>(
     })
 }
 
-fn build_error(error: opentelemetry_otlp::ExporterBuildError) -> InitError {
-    InitError::exporter(error.to_string()).with_source(error)
-}
-
 /// The OTLP/HTTP span exporter.
 pub(crate) fn span_exporter(
     client: &reqwest::blocking::Client,
@@ -144,7 +140,7 @@ pub(crate) fn span_exporter(
     let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
     configure(builder, client, target, env_header_names)?
         .build()
-        .map_err(build_error)
+        .map_err(InitError::exporter_build)
 }
 
 /// The OTLP/HTTP metric exporter.
@@ -156,5 +152,5 @@ pub(crate) fn metric_exporter(
     let builder = opentelemetry_otlp::MetricExporter::builder().with_http();
     configure(builder, client, target, env_header_names)?
         .build()
-        .map_err(build_error)
+        .map_err(InitError::exporter_build)
 }

@@ -9,7 +9,7 @@
 //! `llm_trace.telemetry.*` metrics. A calling thread never waits for the collector: it
 //! only tries to put the span in the queue.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -95,7 +95,6 @@ pub(crate) struct QueueProcessor {
     batch: u64,
     eager: bool,
     losses: Arc<Losses>,
-    stopped: AtomicBool,
 }
 
 impl SpanProcessor for QueueProcessor {
@@ -130,7 +129,6 @@ impl SpanProcessor for QueueProcessor {
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
         // The pipeline's own shutdown (through the Telemetry guard) stops the thread.
-        self.stopped.store(true, Ordering::Relaxed);
         Ok(())
     }
 
@@ -256,7 +254,6 @@ impl Worker {
                     batch: batching.max_export_batch_size as u64,
                     eager: batching.eager,
                     losses: Arc::clone(&losses),
-                    stopped: AtomicBool::new(false),
                 };
                 (Some(processor), Some((rx, exporter)))
             }
