@@ -40,6 +40,9 @@ pub use opentelemetry;
 pub mod __private {
     pub use crate::engine::call::CallStart;
     pub use crate::engine::context_attributes::{field, FieldValue, Scope};
+    pub use crate::engine::fn_error::{
+        call_once, AnyError, ErrCheck, ErrChecked, ErrorOf, FnError, FnResult, NoCheck, Outcome,
+    };
     pub use crate::engine::function::{
         start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
     };

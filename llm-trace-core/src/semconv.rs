@@ -109,3 +109,17 @@ pub const LLM_TRACE_TELEMETRY_METRIC_EXPORTS_FAILED: &str =
     "llm_trace.telemetry.metric_exports.failed";
 /// `llm_trace.drop.reason`: `queue_full`, `export_failed` or `shutdown_timeout`.
 pub const LLM_TRACE_DROP_REASON: &str = "llm_trace.drop.reason";
+
+/// `gen_ai.usage.total_tokens`: input plus output tokens of a call (embeddings: the input
+/// tokens). Not in the spec; OpenLIT's total-token panels read it. Written unless OpenLIT
+/// compatibility is turned off.
+pub const GEN_AI_USAGE_TOTAL_TOKENS: &str = "gen_ai.usage.total_tokens";
+/// `deployment.environment` (resource attribute): the older name of
+/// [`DEPLOYMENT_ENVIRONMENT_NAME`], which OpenLIT's "cost by environment" reads. Written
+/// beside it unless OpenLIT compatibility is turned off.
+pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment";
+/// `openinference.span.kind`: the span kind OpenInference backends (Arize Phoenix) show;
+/// `CHAIN` on function spans when OpenInference output is on.
+pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
+/// The `openinference.span.kind` of an annotated function's span.
+pub const OPENINFERENCE_SPAN_KIND_CHAIN: &str = "CHAIN";

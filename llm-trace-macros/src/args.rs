@@ -8,6 +8,7 @@ use syn::{LitStr, Path, Token};
 mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(fields);
+    syn::custom_keyword!(err);
 }
 
 /// One `key = argument` of `fields(...)`.
@@ -65,6 +66,8 @@ pub(crate) struct Args {
     pub(crate) krate: Option<Path>,
     /// `fields(key = argument, ...)`: span attributes from the function's arguments.
     pub(crate) fields: Option<Vec<Field>>,
+    /// `err`: an `Err` returned by the function marks its span ERROR.
+    pub(crate) err: Option<kw::err>,
 }
 
 impl Parse for Args {
@@ -114,6 +117,18 @@ impl Parse for Args {
                     seen.push(key);
                 }
                 args.fields = Some(fields.into_iter().collect());
+            } else if lookahead.peek(kw::err) {
+                let key: kw::err = input.parse()?;
+                if args.err.is_some() {
+                    return Err(syn::Error::new(key.span, "`err` is given more than once"));
+                }
+                if input.peek(syn::token::Paren) || input.peek(Token![=]) {
+                    return Err(syn::Error::new(
+                        key.span,
+                        "`err` takes no value: the span records the error's type, never its text",
+                    ));
+                }
+                args.err = Some(key);
             } else if lookahead.peek(Token![crate]) {
                 let key: Token![crate] = input.parse()?;
                 if args.krate.is_some() {
@@ -132,7 +147,7 @@ impl Parse for Args {
                 return Err(syn::Error::new(
                     unknown.span(),
                     format!(
-                        "unknown `llm_trace` argument `{unknown}`; expected `name`, `fields` or `crate`"
+                        "unknown `llm_trace` argument `{unknown}`; expected `name`, `fields`, `err` or `crate`"
                     ),
                 ));
             } else {

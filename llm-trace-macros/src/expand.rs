@@ -193,6 +193,40 @@ fn fake_return_edge(sig: &Signature) -> TokenStream {
     }
 }
 
+/// With `err`: the return type's span, and the closure that classifies the function's
+/// error — its type picks the provider's classification or the type-name fallback — with
+/// `value` (a reference to the result, or the future, to check) spanned on the return type, so a function
+/// that does not return a `Result` is reported there, once.
+fn error_check(
+    args: &Args,
+    sig: &Signature,
+    private: &TokenStream,
+    value: &syn::Ident,
+    by_ref: bool,
+) -> syn::Result<Option<(TokenStream, TokenStream)>> {
+    let Some(err) = &args.err else {
+        return Ok(None);
+    };
+    let ReturnType::Type(_, ty) = &sig.output else {
+        return Err(syn::Error::new(
+            err.span,
+            "`err` needs a function that returns a `Result`; this one returns `()`",
+        ));
+    };
+    let span = Span::mixed_site().located_at(syn::spanned::Spanned::span(&**ty));
+    let value = syn::Ident::new(&value.to_string(), span);
+    let error = syn::Ident::new("__llm_trace_error", Span::mixed_site());
+    let classify = quote! {
+        |#error| (&#private::ErrorOf(#error)).__llm_trace_fn_error()
+    };
+    let value = if by_ref {
+        quote_spanned!(span=> &#value)
+    } else {
+        quote!(#value)
+    };
+    Ok(Some((value, classify)))
+}
+
 /// Expands `#[llm_trace(args)]` on `function`.
 pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStream> {
     let sig = &function.sig;
@@ -247,15 +281,39 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             hands_off: #hands_off,
         }
     };
+    // Names the facade's `Providers`, deprecated when no provider feature is on: the
+    // warning then points at the function's name.
+    let providers = quote_spanned!(ident.span()=> let _: #private::Providers;);
     let prelude = quote! {
         #[allow(unused_imports)]
         use #private::kinds::*;
+        #providers
     };
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
     let statements = function.body.statements();
     let body_span = function.body.span();
 
+    let result = syn::Ident::new("__llm_trace_result", mixed);
     let body = match shape {
+        // `err`: the body runs in a closure called once, so its `return`s and `?`s give
+        // the result to check before the span ends; the closure's return type is the
+        // function's (the fake return edge).
+        Shape::Sync if args.err.is_some() => {
+            let fake_return = fake_return_edge(sig);
+            let (checked, classify) =
+                error_check(&args, sig, &private, &result, true)?.unwrap_or_default();
+            quote_spanned! {body_span=>
+                #prelude
+                let #scope = #private::FnScope::enter(#meta, #fields);
+                #parent_of_scope
+                let #result = #private::call_once(move || {
+                    #fake_return
+                    #statements
+                });
+                #private::FnScope::check(&#scope, #checked, #classify);
+                #result
+            }
+        }
         // The user's statements follow ours in the same block: no extra braces (rustc's
         // `unused_braces` would fire on a one-expression body), the same drop order (the
         // scope, declared first, ends last).
@@ -275,26 +333,48 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
                     #statements
                 }
             };
-            quote! {
-                #prelude
-                let #span = #private::start_fn(#meta, #fields);
-                #private::FnFuture::new(#span, #body).await
+            match error_check(&args, sig, &private, &future, false)? {
+                Some((checked, classify)) => quote! {
+                    #prelude
+                    let #span = #private::start_fn(#meta, #fields);
+                    let #future = #body;
+                    #private::FnFuture::checked(#span, #checked, #classify).await
+                },
+                None => quote! {
+                    #prelude
+                    let #span = #private::start_fn(#meta, #fields);
+                    #private::FnFuture::new(#span, #body).await
+                },
             }
         }
-        Shape::ReturnsFuture => quote! {
-            #prelude
-            let #scope = #private::FnScope::enter(#meta, #fields);
-            #parent_of_scope
-            #[allow(clippy::redundant_closure_call)]
-            let #future = (|| { #statements })();
-            #scope.into_future(#future)
-        },
+        Shape::ReturnsFuture => {
+            let into_future = match error_check(&args, sig, &private, &future, false)? {
+                Some((checked, classify)) => {
+                    quote!(#scope.into_future_checked(#checked, #classify))
+                }
+                None => quote!(#scope.into_future(#future)),
+            };
+            quote! {
+                #prelude
+                let #scope = #private::FnScope::enter(#meta, #fields);
+                #parent_of_scope
+                #[allow(clippy::redundant_closure_call)]
+                let #future = (|| { #statements })();
+                #into_future
+            }
+        }
         Shape::ReturnsBoxedFuture => {
             let ReturnType::Type(_, return_type) = &sig.output else {
                 return Err(syn::Error::new(
                     Span::call_site(),
                     "llm-trace: internal error: a boxed future without a return type",
                 ));
+            };
+            let into_future = match error_check(&args, sig, &private, &future, false)? {
+                Some((checked, classify)) => {
+                    quote!(#scope.into_future_checked(#checked, #classify))
+                }
+                None => quote!(#scope.into_future(#future)),
             };
             quote! {
                 #prelude
@@ -303,7 +383,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
                 #[allow(clippy::redundant_closure_call)]
                 let #future: #return_type = (|| -> #return_type { #statements })();
                 if #scope.is_traced() {
-                    ::std::boxed::Box::pin(#scope.into_future(#future))
+                    ::std::boxed::Box::pin(#into_future)
                 } else {
                     #future
                 }

@@ -12,8 +12,15 @@
 
 pub mod calls;
 pub mod error_type;
+mod fn_error;
 pub mod models;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use calls::kinds;
+/// The traits `#[llm_trace]`'s generated code brings into scope for mistralai-client: the
+/// traced calls' and the classifier of `ApiError` for `#[llm_trace(err)]` (the facade
+/// re-exports them).
+pub mod kinds {
+    pub use crate::calls::kinds::*;
+    pub use crate::fn_error::__LlmTraceMistralErrorKind as _;
+}

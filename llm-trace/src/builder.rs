@@ -236,6 +236,25 @@ impl Builder {
         self
     }
 
+    /// Whether llm-trace also writes the keys OpenLIT's dashboard reads beyond the spec
+    /// (else `LLM_TRACE_OPENLIT_COMPAT`, else `true`): `gen_ai.usage.total_tokens` on call
+    /// spans and, with an [environment](Builder::environment), the resource attribute
+    /// `deployment.environment` beside `deployment.environment.name`. The spec's keys are
+    /// written either way.
+    pub fn openlit_compat(mut self, on: bool) -> Self {
+        self.explicit.openlit_compat = Some(on);
+        self
+    }
+
+    /// Whether function spans carry `openinference.span.kind = CHAIN` (else
+    /// `LLM_TRACE_OPENINFERENCE`, else `false`), so OpenInference backends such as Arize
+    /// Phoenix draw each annotated function as a chain above its LLM and embedding calls
+    /// instead of an `UNKNOWN` span.
+    pub fn openinference(mut self, on: bool) -> Self {
+        self.explicit.openinference = Some(on);
+        self
+    }
+
     /// Installs llm-trace's providers as the OpenTelemetry global ones even when the
     /// application already set its own (by default `init` keeps and uses the app's).
     pub fn replace_global_providers(mut self, replace: bool) -> Self {

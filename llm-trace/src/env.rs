@@ -66,6 +66,11 @@ pub const DISABLE_METRICS: &str = "LLM_TRACE_DISABLE_METRICS";
 pub const DISABLE_BATCH: &str = "LLM_TRACE_DISABLE_BATCH";
 /// A price table file (llm-trace TOML, or OpenLIT's `pricing.json`).
 pub const PRICING: &str = "LLM_TRACE_PRICING";
+/// `false` leaves out the keys OpenLIT's dashboard reads beyond the spec
+/// (`gen_ai.usage.total_tokens` on call spans, the resource's `deployment.environment`).
+pub const OPENLIT_COMPAT: &str = "LLM_TRACE_OPENLIT_COMPAT";
+/// `true` adds `openinference.span.kind = CHAIN` to function spans (Arize Phoenix).
+pub const OPENINFERENCE: &str = "LLM_TRACE_OPENINFERENCE";
 
 /// Builder methods and the variable of the same setting.
 pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
@@ -92,6 +97,8 @@ pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
     ("disable_metrics", DISABLE_METRICS),
     ("disable_batch", DISABLE_BATCH),
     ("pricing_file", PRICING),
+    ("openlit_compat", OPENLIT_COMPAT),
+    ("openinference", OPENINFERENCE),
 ];
 
 /// The environment variable of the setting a builder method sets.

@@ -21,6 +21,9 @@ use crate::export::pipeline::LossCount;
 use crate::export::{Console, Pipeline, Undelivered};
 use crate::settings::{Environment, Settings};
 
+/// Said once by `init` in a build without any provider feature.
+const NO_PROVIDER: &str = "llm-trace: built without a provider feature: #[llm_trace] functions get spans, but no LLM call in them is traced; enable the provider of your client (e.g. the `mistral` feature of llm-trace)";
+
 /// Whether a live [`Telemetry`] installed its providers.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
@@ -272,7 +275,9 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
                 .with_max_length(settings.max_content_length)
                 .with_redactor(redactor),
         )
-        .pricing(pricing);
+        .pricing(pricing)
+        .openlit_compat(settings.openlit_compat)
+        .openinference(settings.openinference);
 
     if settings.disabled {
         return commit(
@@ -280,6 +285,10 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
             None,
             settings.longest_timeout(),
         );
+    }
+
+    if !cfg!(any(feature = "mistral", feature = "external-provider")) {
+        crate::export::reporting::emit(NO_PROVIDER);
     }
 
     if !replace_global && !global_provider_is_noop() {

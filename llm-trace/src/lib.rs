@@ -242,9 +242,21 @@ pub trait SupportedClientCall {}
 pub mod __private {
     use llm_trace_core::__private::{Probe, Untraced};
 
+    pub use llm_trace_core::__private::{call_once, ErrorOf};
     pub use llm_trace_core::__private::{
         field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,
     };
+
+    /// Named by every `#[llm_trace]` expansion, so that a build without any provider
+    /// feature warns at each annotated function (the type is deprecated then).
+    #[cfg_attr(
+        not(any(feature = "mistral", feature = "external-provider")),
+        deprecated(
+            note = "llm-trace was built without a provider feature: `#[llm_trace]` records this function's span, but no LLM call in it. Enable the provider of your client, e.g. `llm-trace = { version = \"0.1\", features = [\"mistral\"] }` for mistralai-client (or `external-provider` when you plug in a provider crate of your own)"
+        )
+    )]
+    #[derive(Clone, Copy, Debug)]
+    pub enum Providers {}
 
     /// A traced call's value, unchanged (the generated expression's outer layer, which
     /// carries the user's spans).
@@ -281,6 +293,7 @@ pub mod __private {
     /// The kind traits of every enabled provider, and the fallbacks.
     pub mod kinds {
         pub use super::ForcedCall as _;
+        pub use llm_trace_core::__private::AnyError as _;
         pub use llm_trace_core::__private::{
             AnyReceiver as _, FutureHandoff as _, OtherHandoff as _, UntracedCall as _,
         };

@@ -89,6 +89,8 @@ pub(crate) struct Explicit {
     pub(crate) capture: Option<CaptureMode>,
     pub(crate) max_content_length: Option<usize>,
     pub(crate) pricing: Option<PathBuf>,
+    pub(crate) openlit_compat: Option<bool>,
+    pub(crate) openinference: Option<bool>,
 }
 
 /// Where one signal (traces or metrics) goes.
@@ -136,6 +138,10 @@ pub(crate) struct Settings {
     pub(crate) max_content_length: Option<usize>,
     /// The price table file and where its name came from.
     pub(crate) pricing: Option<(PathBuf, Origin)>,
+    /// Whether the keys OpenLIT's dashboard reads beyond the spec are written.
+    pub(crate) openlit_compat: bool,
+    /// Whether function spans get `openinference.span.kind = CHAIN`.
+    pub(crate) openinference: bool,
 }
 
 /// The default OTLP/HTTP endpoint when OTLP is chosen without one.
@@ -668,6 +674,26 @@ impl Settings {
                 .var(env::PRICING)?
                 .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
         };
+        let openlit_compat = r
+            .setting(
+                explicit.openlit_compat,
+                "openlit_compat",
+                &[env::OPENLIT_COMPAT],
+                parse_bool,
+                always_ok,
+                bool::to_string,
+            )?
+            .unwrap_or(true);
+        let openinference = r
+            .setting(
+                explicit.openinference,
+                "openinference",
+                &[env::OPENINFERENCE],
+                parse_bool,
+                always_ok,
+                bool::to_string,
+            )?
+            .unwrap_or(false);
         Ok(Settings {
             disabled,
             service_name,
@@ -685,6 +711,8 @@ impl Settings {
             capture,
             max_content_length,
             pricing,
+            openlit_compat,
+            openinference,
         })
     }
 

@@ -14,6 +14,7 @@ use opentelemetry_sdk::trace::{InMemorySpanExporter, SdkTracerProvider, SpanData
 pub mod alloc_counter;
 pub mod fake;
 pub mod logs;
+pub mod otel_traces;
 pub mod otlp_receiver;
 
 /// A mistralai-client `Client` talking to the local server, without retries.

@@ -56,12 +56,169 @@ fn ui() {
         plain.push(path);
     }
 
-    let cases = trybuild::TestCases::new();
-    cases.pass("ui/pass/*.rs");
-    for path in &plain {
-        cases.pass(path);
+    {
+        let cases = trybuild::TestCases::new();
+        cases.pass("ui/pass/*.rs");
+        for path in &plain {
+            cases.pass(path);
+        }
+        cases.compile_fail("ui/fail/*.rs");
+        // The cases run when `cases` is dropped.
     }
-    cases.compile_fail("ui/fail/*.rs");
+    built_without_a_provider_feature_annotated_functions_warn();
+}
+
+/// trybuild's project (its manifest and its built dependencies), with llm-trace's provider
+/// features off and one binary: `ui/no_provider/main.rs`. Every dependency but llm-trace
+/// itself has the features and flags trybuild built it with, so only llm-trace and the
+/// binary are compiled.
+fn without_provider_features(manifest: &str, main: &Path) -> String {
+    let mut sections: Vec<Vec<String>> = vec![Vec::new()];
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            sections.push(Vec::new());
+        }
+        sections.last_mut().unwrap().push(line.to_owned());
+    }
+    let mut out = String::new();
+    let (mut renamed, mut featured) = (false, false);
+    for mut section in sections {
+        match section.first().map(String::as_str) {
+            Some("[[bin]]") | Some("[dependencies.llm-trace-tests]") => continue,
+            Some("[package]") => {
+                for line in &mut section {
+                    if line.starts_with("name = ") {
+                        *line = "name = \"llm-trace-no-provider\"".to_owned();
+                        renamed = true;
+                    }
+                }
+            }
+            Some("[dependencies.llm-trace]") => {
+                for line in &mut section {
+                    if let Some(list) = line.strip_prefix("features = ") {
+                        let kept: Vec<&str> = list
+                            .trim_matches(['[', ']'])
+                            .split(',')
+                            .map(str::trim)
+                            .filter(|f| !f.is_empty() && *f != "\"mistral\"")
+                            .collect();
+                        *line = format!("features = [{}]", kept.join(", "));
+                        featured = true;
+                    }
+                }
+            }
+            _ => {}
+        }
+        for line in section {
+            out.push_str(&line);
+            out.push('\n');
+        }
+    }
+    assert!(
+        renamed && featured,
+        "unexpected trybuild manifest:\n{manifest}"
+    );
+    out.push_str(&format!(
+        "\n[[bin]]\nname = \"no-provider\"\npath = {:?}\n",
+        main.display().to_string()
+    ));
+    out
+}
+
+fn host_triple() -> String {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let output = std::process::Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host")
+}
+
+/// Without a provider feature, `#[llm_trace]` warns at each annotated function (and `init`
+/// says it once): built as a user would, in trybuild's target directory.
+fn built_without_a_provider_feature_annotated_functions_warn() {
+    let trybuild = manifest_dir().join("../target/tests/trybuild");
+    let main = manifest_dir().join("ui/no_provider/main.rs");
+    let manifest = std::fs::read_to_string(trybuild.join("llm-trace-tests/Cargo.toml")).unwrap();
+    let project = trybuild.join("llm-trace-no-provider");
+    std::fs::create_dir_all(&project).unwrap();
+    std::fs::write(
+        project.join("Cargo.toml"),
+        without_provider_features(&manifest, &main),
+    )
+    .unwrap();
+    std::fs::copy(
+        trybuild.join("llm-trace-tests/Cargo.lock"),
+        project.join("Cargo.lock"),
+    )
+    .unwrap();
+
+    // The flags trybuild builds with, so its dependencies are reused as they are.
+    let host = host_triple();
+    let flags = r#"["--cfg", "trybuild", "--verbose", "-A", "dead_code"]"#;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let output = std::process::Command::new(cargo)
+        .current_dir(&project)
+        .env("CARGO_TARGET_DIR", &trybuild)
+        .env("CARGO_INCREMENTAL", "0")
+        .env_remove("RUSTFLAGS")
+        .args(["build", "--offline", "--quiet", "--color=never"])
+        .args([
+            "--message-format=short",
+            "--target",
+            &host,
+            "--bin",
+            "no-provider",
+        ])
+        .arg(format!("--config=build.rustflags={flags}"))
+        .arg(format!("--config=target.{host}.rustflags={flags}"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+
+    let source = std::fs::read_to_string(&main).unwrap();
+    let note = "use of deprecated enum `llm_trace::__private::Providers`: llm-trace was built \
+                without a provider feature: `#[llm_trace]` records this function's span, but no \
+                LLM call in it.";
+    let mut expected = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        for name in ["fn plain", "fn asynchronous", "fn method"] {
+            if let Some(column) = line.find(name) {
+                expected.push(format!(
+                    "{}:{}:{}",
+                    main.display(),
+                    index + 1,
+                    column + name.len() - name.split(' ').next_back().unwrap().len() + 1
+                ));
+            }
+        }
+    }
+    let warned: Vec<String> = stderr
+        .lines()
+        .filter(|line| line.contains(": warning: "))
+        .inspect(|line| assert!(line.contains(note), "{line}"))
+        .map(|line| line.split(": warning: ").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(warned, expected, "{stderr}");
+
+    let binary = trybuild.join(&host).join("debug/no-provider");
+    let run = std::process::Command::new(binary)
+        .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    assert_eq!(
+        said.matches("llm-trace: built without a provider feature")
+            .count(),
+        1,
+        "{said}"
+    );
 }
 
 /// Each diagnostic's headline (`error[E0308]: mismatched types`) and primary location.

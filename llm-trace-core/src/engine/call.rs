@@ -370,7 +370,7 @@ impl Started {
         if let Some(cx) = &self.cx {
             let span = cx.span();
             if recording {
-                let mut attributes = response_attributes(info, cost);
+                let mut attributes = response_attributes(info, cost, self.state.openlit_compat);
                 attributes.extend(extra);
                 span.set_attributes(attributes);
                 if let Some(content) = self.content {

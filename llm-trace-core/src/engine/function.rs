@@ -16,8 +16,10 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 use pin_project_lite::pin_project;
 
 use super::context_attributes::{with_attributes, ContextAttributes};
+use super::fn_error::{ErrCheck, ErrChecked, FnError, FnResult, NoCheck, Outcome};
 use super::parent::{Parent, Registration};
 use super::poll::in_context;
+use super::response::cow_value;
 use super::state;
 use super::tracer::{suppress, SpanStart, Suppression};
 use crate::semconv;
@@ -105,6 +107,12 @@ fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> SpanStart {
                 let inherited = ContextAttributes::of(&cx).map(|a| a.iter().cloned());
                 cx.span()
                     .set_attributes(code.into_iter().chain(inherited.into_iter().flatten()));
+                if state.openinference {
+                    cx.span().set_attribute(KeyValue::new(
+                        semconv::OPENINFERENCE_SPAN_KIND,
+                        semconv::OPENINFERENCE_SPAN_KIND_CHAIN,
+                    ));
+                }
             }
             SpanStart::Recording(cx)
         })
@@ -125,6 +133,32 @@ struct SpanEnd {
 }
 
 impl SpanEnd {
+    /// Whether the span records.
+    fn records(&self) -> bool {
+        self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
+    }
+
+    /// Marks the span failed (`#[llm_trace(err)]`), before it ends.
+    #[cold]
+    fn fail(&self, error: FnError) {
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            span.set_attribute(KeyValue::new(
+                semconv::ERROR_TYPE,
+                cow_value(error.error_type),
+            ));
+            span.set_status(Status::error(error.description));
+        }
+    }
+
+    /// Records what `check` finds in the function's `output`.
+    #[inline]
+    fn check<O>(&self, output: &O, check: &impl Outcome<O>) {
+        if let Some(error) = check.check(output, || self.records()) {
+            self.fail(error);
+        }
+    }
+
     #[inline]
     fn end(&mut self, cancelled: bool) {
         if self.cx.is_some() {
@@ -227,6 +261,39 @@ impl FnScope {
             future,
         )
     }
+
+    /// `#[llm_trace(err)]`: marks the span ERROR, with what `classify` says of the error,
+    /// when the function's `result` is an `Err` (the span ends when the scope drops).
+    #[inline]
+    pub fn check<R, C>(&self, result: &R, classify: C)
+    where
+        R: FnResult,
+        C: Fn(&R::Error) -> FnError,
+    {
+        self.end
+            .check(result, &ErrCheck::<C, R, R::Error>::new(classify));
+    }
+
+    /// `#[llm_trace(err)]` on a function that returns a future: as [`FnScope::into_future`],
+    /// and the span is marked ERROR when the future resolves to an `Err`.
+    pub fn into_future_checked<F, C>(
+        mut self,
+        future: F,
+        classify: C,
+    ) -> FnFuture<F, ErrChecked<C, F::Output>>
+    where
+        F: Future,
+        F::Output: FnResult,
+        C: Fn(&<F::Output as FnResult>::Error) -> FnError,
+    {
+        FnFuture::checked(
+            FnSpan {
+                end: std::mem::take(&mut self.end),
+            },
+            future,
+            classify,
+        )
+    }
 }
 
 impl Drop for FnScope {
@@ -237,16 +304,18 @@ impl Drop for FnScope {
 }
 
 pin_project! {
-    /// The body of an annotated async function, run under the function's span.
+    /// The body of an annotated async function, run under the function's span; `C`
+    /// checks its output before the span ends (`#[llm_trace(err)]`).
     #[must_use = "futures do nothing unless polled"]
-    pub struct FnFuture<F> {
+    pub struct FnFuture<F, C = NoCheck> {
         #[pin]
         inner: F,
         end: SpanEnd,
+        check: C,
     }
 }
 
-impl<F> std::fmt::Debug for FnFuture<F> {
+impl<F, C> std::fmt::Debug for FnFuture<F, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FnFuture").field("end", &self.end).finish()
     }
@@ -258,18 +327,37 @@ impl<F: Future> FnFuture<F> {
         FnFuture {
             inner,
             end: span.end,
+            check: NoCheck,
         }
     }
 }
 
-impl<F: Future> Future for FnFuture<F> {
+impl<F> FnFuture<F> {
+    /// `#[llm_trace(err)]`: runs `inner` under the function's span, and marks the span
+    /// ERROR, with what `classify` says of the error, when `inner` resolves to an `Err`.
+    pub fn checked<C>(span: FnSpan, inner: F, classify: C) -> FnFuture<F, ErrChecked<C, F::Output>>
+    where
+        F: Future,
+        F::Output: FnResult,
+        C: Fn(&<F::Output as FnResult>::Error) -> FnError,
+    {
+        FnFuture {
+            inner,
+            end: span.end,
+            check: ErrCheck::new(classify),
+        }
+    }
+}
+
+impl<F: Future, C: Outcome<F::Output>> Future for FnFuture<F, C> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let _suppressed = this.end.dropped.then(suppress);
         let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
-        if poll.is_ready() {
+        if let Poll::Ready(output) = &poll {
+            this.end.check(output, this.check);
             this.end.end(false);
         }
         poll

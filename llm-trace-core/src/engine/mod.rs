@@ -4,6 +4,7 @@
 pub(crate) mod call;
 pub(crate) mod capture;
 pub(crate) mod context_attributes;
+pub(crate) mod fn_error;
 pub(crate) mod function;
 pub(crate) mod future;
 pub(crate) mod metrics;

@@ -63,6 +63,8 @@ impl std::fmt::Debug for Recorder {
             .field("capture", &self.state.capture)
             .field("policy", &self.state.policy)
             .field("priced_models", &self.state.pricing.len())
+            .field("openlit_compat", &self.state.openlit_compat)
+            .field("openinference", &self.state.openinference)
             .finish()
     }
 }
@@ -244,6 +246,22 @@ impl RecorderBuilder {
     /// The price table (default: the compiled-in one).
     pub fn pricing(mut self, table: PricingTable) -> Self {
         self.state.pricing = table;
+        self
+    }
+
+    /// Whether call spans also carry the keys OpenLIT's dashboard reads beyond the spec —
+    /// `gen_ai.usage.total_tokens` — (default: `true`). The spec's keys are written either
+    /// way.
+    pub fn openlit_compat(mut self, on: bool) -> Self {
+        self.state.openlit_compat = on;
+        self
+    }
+
+    /// Whether function spans carry `openinference.span.kind = CHAIN`, so OpenInference
+    /// backends such as Arize Phoenix show them as chains above their LLM and embedding
+    /// calls (default: `false`).
+    pub fn openinference(mut self, on: bool) -> Self {
+        self.state.openinference = on;
         self
     }
 

@@ -19,8 +19,13 @@ pub(crate) fn saturating_i64(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// `gen_ai.response.id`, `.model`, `.finish_reasons`, embedding dimensions, usage, cost.
-pub(crate) fn response_attributes(info: ResponseInfo, cost: Option<f64>) -> Vec<KeyValue> {
+/// `gen_ai.response.id`, `.model`, `.finish_reasons`, embedding dimensions, usage, cost;
+/// with `total_tokens`, also `gen_ai.usage.total_tokens` (OpenLIT compatibility).
+pub(crate) fn response_attributes(
+    info: ResponseInfo,
+    cost: Option<f64>,
+    total_tokens: bool,
+) -> Vec<KeyValue> {
     let mut attributes = Vec::with_capacity(8);
     if let Some(id) = info.id {
         attributes.push(KeyValue::new(semconv::GEN_AI_RESPONSE_ID, id));
@@ -57,6 +62,15 @@ pub(crate) fn response_attributes(info: ResponseInfo, cost: Option<f64>) -> Vec<
             attributes.push(KeyValue::new(
                 semconv::GEN_AI_USAGE_OUTPUT_TOKENS,
                 saturating_i64(output),
+            ));
+        }
+        if total_tokens {
+            let total = usage
+                .input_tokens
+                .saturating_add(usage.output_tokens.unwrap_or(0));
+            attributes.push(KeyValue::new(
+                semconv::GEN_AI_USAGE_TOTAL_TOKENS,
+                saturating_i64(total),
             ));
         }
     }

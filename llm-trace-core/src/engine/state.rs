@@ -26,6 +26,11 @@ pub(crate) struct State {
     pub(crate) capture: CaptureMode,
     pub(crate) policy: ContentPolicy,
     pub(crate) pricing: PricingTable,
+    /// Whether call spans get the keys OpenLIT's dashboard reads beyond the spec
+    /// (`gen_ai.usage.total_tokens`).
+    pub(crate) openlit_compat: bool,
+    /// Whether function spans get `openinference.span.kind = CHAIN`.
+    pub(crate) openinference: bool,
 }
 
 impl State {
@@ -38,7 +43,8 @@ impl State {
 
 impl Default for State {
     /// The state before anyone configured llm-trace: the OpenTelemetry global providers,
-    /// no content, the compiled-in prices.
+    /// no content, the compiled-in prices, OpenLIT compatibility keys, no OpenInference
+    /// keys.
     fn default() -> Self {
         State {
             tracer: TracerSource::Global,
@@ -46,6 +52,8 @@ impl Default for State {
             capture: CaptureMode::NoContent,
             policy: ContentPolicy::default(),
             pricing: PricingTable::builtin(),
+            openlit_compat: true,
+            openinference: false,
         }
     }
 }

@@ -325,6 +325,12 @@ fn resource(settings: &Settings) -> Resource {
             semconv::DEPLOYMENT_ENVIRONMENT_NAME,
             environment.clone(),
         ));
+        if settings.openlit_compat {
+            builder = builder.with_attribute(KeyValue::new(
+                semconv::DEPLOYMENT_ENVIRONMENT,
+                environment.clone(),
+            ));
+        }
     }
     builder.build()
 }

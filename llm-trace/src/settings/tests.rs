@@ -507,3 +507,42 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn openlit_compatibility_is_on_and_openinference_off_unless_asked() {
+    let settings = resolve(Explicit::default(), &[]).unwrap();
+    assert!(settings.openlit_compat);
+    assert!(!settings.openinference);
+
+    let settings = resolve(
+        Explicit::default(),
+        &[(env::OPENLIT_COMPAT, "false"), (env::OPENINFERENCE, "true")],
+    )
+    .unwrap();
+    assert!(!settings.openlit_compat);
+    assert!(settings.openinference);
+
+    let explicit = Explicit {
+        openlit_compat: Some(true),
+        openinference: Some(false),
+        ..Explicit::default()
+    };
+    let settings = resolve(
+        explicit,
+        &[(env::OPENLIT_COMPAT, "no"), (env::OPENINFERENCE, "1")],
+    )
+    .unwrap();
+    assert!(settings.openlit_compat, "the builder wins");
+    assert!(!settings.openinference, "the builder wins");
+
+    for variable in [env::OPENLIT_COMPAT, env::OPENINFERENCE] {
+        assert_eq!(
+            env_error(&[(variable, "sometimes")]),
+            (
+                variable,
+                "sometimes".to_owned(),
+                "expected true or false".to_owned()
+            )
+        );
+    }
+}

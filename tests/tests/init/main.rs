@@ -5,6 +5,7 @@ mod app_provider;
 mod collector_down;
 mod console;
 mod grpc;
+mod openlit;
 mod otlp;
 mod reliability;
 mod secrets;

@@ -54,6 +54,7 @@ fn unknown_model_gets_no_cost_and_one_warning_then_an_override_prices_it() {
                 "server.port" => 8443_i64,
                 "gen_ai.usage.input_tokens" => 3_i64,
                 "gen_ai.usage.output_tokens" => 9_i64,
+                "gen_ai.usage.total_tokens" => 12_i64,
             },
             "no gen_ai.usage.cost for an unknown model, never 0"
         );

@@ -4,7 +4,9 @@
 
 mod async_trait;
 mod asynchronous;
+mod compat;
 mod content;
+mod err;
 mod fake_provider;
 mod fidelity;
 mod live;

@@ -110,6 +110,7 @@ async fn a_fully_consumed_stream_has_usage_cost_and_time_to_first_chunk() {
             "gen_ai.response.finish_reasons" => strings(&["stop"]),
             "gen_ai.usage.input_tokens" => 11_i64,
             "gen_ai.usage.output_tokens" => 9_i64,
+            "gen_ai.usage.total_tokens" => 20_i64,
             "gen_ai.usage.cost" => 0.0000038,
             "llm_trace.stream.chunks" => words,
         }

@@ -70,6 +70,7 @@ fn chat_span_has_exact_genai_attributes_and_cost() {
         "gen_ai.response.model" => "mistral-small-latest",
         "gen_ai.usage.input_tokens" => 11_i64,
         "gen_ai.usage.output_tokens" => 9_i64,
+        "gen_ai.usage.total_tokens" => 20_i64,
         "gen_ai.usage.cost" => 0.0000038,
     };
     let actual = attributes(chat);
@@ -174,6 +175,7 @@ fn embeddings_span_has_exact_attributes() {
             "gen_ai.response.model" => "mistral-embed",
             "gen_ai.embeddings.dimension.count" => 1024_i64,
             "gen_ai.usage.input_tokens" => 8_i64,
+            "gen_ai.usage.total_tokens" => 8_i64,
             "gen_ai.usage.cost" => 0.0000008,
         }
     );
