@@ -19,7 +19,11 @@
 //! generated `kinds` module. The facade brings the kinds of the providers enabled by its
 //! features into scope of the generated code; for another provider, the application adds
 //! `use the_provider::kinds::*;` where it uses `#[llm_trace]` (tests/support/fake.rs in the
-//! llm-trace repository is a complete second provider plugged in this way). Everything
+//! llm-trace repository is a complete second provider plugged in this way), and enables
+//! the facade's `external-provider` feature, which silences the warning of a build
+//! without a provider feature. For `#[llm_trace(err)]` to give its client's error the
+//! calls' `error.type`, the provider also exports a kind trait for
+//! `__private::ErrorOf<'_, TheError>` in its `kinds` module (see `llm-trace-mistral`). Everything
 //! under `__private` is what macros expand to: it is not public API and changes without
 //! notice.
 

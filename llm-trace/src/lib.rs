@@ -167,14 +167,22 @@ pub fn clear_meter_provider() {
 ///   `fields(gen_ai.conversation.id = session, user.id = user)`; a name that is not an
 ///   argument is a compile error on that name. Values are strings, numbers, bools or
 ///   `Option`s of those ([`FieldValue`]); [`Scope`] sets such attributes at run time;
+/// - `err`: when the function returns `Err`, its span ends with status ERROR and
+///   `error.type` — the call's classification for a provider's error type (`429` for
+///   mistralai-client's `ApiError`), else the error's type name. The error's text is never
+///   recorded. The function must return a `Result` (or a future of one); for a sync
+///   function the body then runs in a closure called once;
 /// - `crate = path`: where this crate is, when it is renamed in `Cargo.toml`.
+///
+/// Built without any provider feature (nor `external-provider`), each annotated function
+/// gets a deprecation warning at its name: its calls would not be traced.
 ///
 /// ```
 /// # #[cfg(feature = "mistral")] {
 /// use llm_trace::llm_trace;
 /// use mistralai_client::v1::{client::Client, constants::EmbedModel, error::ApiError};
 ///
-/// #[llm_trace(name = "embed_docs", fields(gen_ai.conversation.id = session))]
+/// #[llm_trace(name = "embed_docs", fields(gen_ai.conversation.id = session), err)]
 /// async fn embed(client: &Client, session: &str, docs: Vec<String>) -> Result<usize, ApiError> {
 ///     let response = client.embeddings_async(EmbedModel::MistralEmbed, docs, None).await?;
 ///     Ok(response.data.len())
