@@ -68,11 +68,16 @@ fn ui() {
     built_without_a_provider_feature_annotated_functions_warn();
 }
 
-/// trybuild's project (its manifest and its built dependencies), with llm-trace's provider
-/// features off and one binary: `ui/no_provider/main.rs`. Every dependency but llm-trace
-/// itself has the features and flags trybuild built it with, so only llm-trace and the
-/// binary are compiled.
-fn without_provider_features(manifest: &str, main: &Path) -> String {
+/// trybuild's project (its manifest and its built dependencies) as the package `name`,
+/// with llm-trace's provider features off (plus `extra`, if any) and one binary, `name`,
+/// built from `ui/no_provider/main.rs`. Every dependency but llm-trace itself has the
+/// features and flags trybuild built it with, so only llm-trace and the binary are compiled.
+fn without_provider_features(
+    manifest: &str,
+    name: &str,
+    extra: Option<&str>,
+    main: &Path,
+) -> String {
     let mut sections: Vec<Vec<String>> = vec![Vec::new()];
     for line in manifest.lines() {
         if line.starts_with('[') {
@@ -88,7 +93,7 @@ fn without_provider_features(manifest: &str, main: &Path) -> String {
             Some("[package]") => {
                 for line in &mut section {
                     if line.starts_with("name = ") {
-                        *line = "name = \"llm-trace-no-provider\"".to_owned();
+                        *line = format!("name = {name:?}");
                         renamed = true;
                     }
                 }
@@ -96,11 +101,13 @@ fn without_provider_features(manifest: &str, main: &Path) -> String {
             Some("[dependencies.llm-trace]") => {
                 for line in &mut section {
                     if let Some(list) = line.strip_prefix("features = ") {
+                        let extra = extra.map(|feature| format!("{feature:?}"));
                         let kept: Vec<&str> = list
                             .trim_matches(['[', ']'])
                             .split(',')
                             .map(str::trim)
                             .filter(|f| !f.is_empty() && *f != "\"mistral\"")
+                            .chain(extra.as_deref())
                             .collect();
                         *line = format!("features = [{}]", kept.join(", "));
                         featured = true;
@@ -119,7 +126,7 @@ fn without_provider_features(manifest: &str, main: &Path) -> String {
         "unexpected trybuild manifest:\n{manifest}"
     );
     out.push_str(&format!(
-        "\n[[bin]]\nname = \"no-provider\"\npath = {:?}\n",
+        "\n[[bin]]\nname = {name:?}\npath = {:?}\n",
         main.display().to_string()
     ));
     out
@@ -138,17 +145,18 @@ fn host_triple() -> String {
         .expect("rustc -vV names the host")
 }
 
-/// Without a provider feature, `#[llm_trace]` warns at each annotated function (and `init`
-/// says it once): built as a user would, in trybuild's target directory.
-fn built_without_a_provider_feature_annotated_functions_warn() {
+/// Builds `ui/no_provider/main.rs` with llm-trace's provider features off (plus `extra`)
+/// in trybuild's target directory, as a user would, and runs it: the build's warnings and
+/// the run's standard error.
+fn build_without_providers(name: &str, extra: Option<&str>) -> (Vec<String>, String) {
     let trybuild = manifest_dir().join("../target/tests/trybuild");
     let main = manifest_dir().join("ui/no_provider/main.rs");
     let manifest = std::fs::read_to_string(trybuild.join("llm-trace-tests/Cargo.toml")).unwrap();
-    let project = trybuild.join("llm-trace-no-provider");
+    let project = trybuild.join(name);
     std::fs::create_dir_all(&project).unwrap();
     std::fs::write(
         project.join("Cargo.toml"),
-        without_provider_features(&manifest, &main),
+        without_provider_features(&manifest, name, extra, &main),
     )
     .unwrap();
     std::fs::copy(
@@ -167,58 +175,64 @@ fn built_without_a_provider_feature_annotated_functions_warn() {
         .env("CARGO_INCREMENTAL", "0")
         .env_remove("RUSTFLAGS")
         .args(["build", "--offline", "--quiet", "--color=never"])
-        .args([
-            "--message-format=short",
-            "--target",
-            &host,
-            "--bin",
-            "no-provider",
-        ])
+        .args(["--message-format=short", "--target", &host, "--bin", name])
         .arg(format!("--config=build.rustflags={flags}"))
         .arg(format!("--config=target.{host}.rustflags={flags}"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
-
-    let source = std::fs::read_to_string(&main).unwrap();
-    let note = "use of deprecated enum `llm_trace::__private::Providers`: llm-trace was built \
-                without a provider feature: `#[llm_trace]` records this function's span, but no \
-                LLM call in it.";
-    let mut expected = Vec::new();
-    for (index, line) in source.lines().enumerate() {
-        for name in ["fn plain", "fn asynchronous", "fn method"] {
-            if let Some(column) = line.find(name) {
-                expected.push(format!(
-                    "{}:{}:{}",
-                    main.display(),
-                    index + 1,
-                    column + name.len() - name.split(' ').next_back().unwrap().len() + 1
-                ));
-            }
-        }
-    }
-    let warned: Vec<String> = stderr
+    let warnings = stderr
         .lines()
         .filter(|line| line.contains(": warning: "))
-        .inspect(|line| assert!(line.contains(note), "{line}"))
-        .map(|line| line.split(": warning: ").next().unwrap().to_owned())
+        .map(str::to_owned)
         .collect();
-    assert_eq!(warned, expected, "{stderr}");
 
-    let binary = trybuild.join(&host).join("debug/no-provider");
-    let run = std::process::Command::new(binary)
+    let run = std::process::Command::new(trybuild.join(&host).join("debug").join(name))
         .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
         .output()
         .unwrap();
-    let said = String::from_utf8_lossy(&run.stderr);
+    let said = String::from_utf8_lossy(&run.stderr).into_owned();
     assert!(run.status.success(), "{said}");
+    (warnings, said)
+}
+
+/// Without a provider feature, `#[llm_trace]` warns at each annotated function and `init`
+/// says it once; with `external-provider` (a provider crate of one's own) neither.
+fn built_without_a_provider_feature_annotated_functions_warn() {
+    let main = manifest_dir().join("ui/no_provider/main.rs");
+    let source = std::fs::read_to_string(&main).unwrap();
+    let mut expected = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        for name in ["plain", "asynchronous", "method"] {
+            if let Some(column) = line.find(&format!("fn {name}")) {
+                expected.push(format!("{}:{}:{}", main.display(), index + 1, column + 4));
+            }
+        }
+    }
+    let note = "use of deprecated enum `llm_trace::__private::Providers`: llm-trace was built \
+                without a provider feature: `#[llm_trace]` records this function's span, but no \
+                LLM call in it.";
+    let init_line = "llm-trace: built without a provider feature";
+
+    let (warnings, said) = build_without_providers("llm-trace-no-provider", None);
+    for warning in &warnings {
+        assert!(warning.contains(note), "{warning}");
+    }
+    let at: Vec<&str> = warnings
+        .iter()
+        .map(|line| line.split(": warning: ").next().unwrap())
+        .collect();
     assert_eq!(
-        said.matches("llm-trace: built without a provider feature")
-            .count(),
-        1,
-        "{said}"
+        at, expected,
+        "one warning at each annotated function's name"
     );
+    assert_eq!(said.matches(init_line).count(), 1, "{said}");
+
+    let (warnings, said) =
+        build_without_providers("llm-trace-external-provider", Some("external-provider"));
+    assert_eq!(warnings, Vec::<String>::new());
+    assert!(!said.contains(init_line), "{said}");
 }
 
 /// Each diagnostic's headline (`error[E0308]: mismatched types`) and primary location.
