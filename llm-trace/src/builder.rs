@@ -68,7 +68,8 @@ impl Builder {
         self
     }
 
-    /// `deployment.environment.name` (else `OTEL_DEPLOYMENT_ENVIRONMENT`).
+    /// `deployment.environment.name` (else `OTEL_DEPLOYMENT_ENVIRONMENT`), and
+    /// `deployment.environment` for OpenLIT unless [`openlit_compat(false)`](Builder::openlit_compat).
     pub fn environment(mut self, environment: impl Into<String>) -> Self {
         self.explicit.environment = Some(environment.into());
         self
