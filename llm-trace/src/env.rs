@@ -66,6 +66,9 @@ pub const DISABLE_METRICS: &str = "LLM_TRACE_DISABLE_METRICS";
 pub const DISABLE_BATCH: &str = "LLM_TRACE_DISABLE_BATCH";
 /// A price table file (llm-trace TOML, or OpenLIT's `pricing.json`).
 pub const PRICING: &str = "LLM_TRACE_PRICING";
+/// Where to write the usage report at shutdown: an HTML file (e.g. `usage.html`), with
+/// its numbers as JSON beside it (`usage.json`).
+pub const REPORT: &str = "LLM_TRACE_REPORT";
 
 /// Builder methods and the variable of the same setting.
 pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
@@ -92,6 +95,7 @@ pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
     ("disable_metrics", DISABLE_METRICS),
     ("disable_batch", DISABLE_BATCH),
     ("pricing_file", PRICING),
+    ("report", REPORT),
 ];
 
 /// The environment variable of the setting a builder method sets.

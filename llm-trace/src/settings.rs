@@ -89,6 +89,7 @@ pub(crate) struct Explicit {
     pub(crate) capture: Option<CaptureMode>,
     pub(crate) max_content_length: Option<usize>,
     pub(crate) pricing: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
 }
 
 /// Where one signal (traces or metrics) goes.
@@ -136,6 +137,8 @@ pub(crate) struct Settings {
     pub(crate) max_content_length: Option<usize>,
     /// The price table file and where its name came from.
     pub(crate) pricing: Option<(PathBuf, Origin)>,
+    /// The usage report's HTML file and where its name came from.
+    pub(crate) report: Option<(PathBuf, Origin)>,
 }
 
 /// The default OTLP/HTTP endpoint when OTLP is chosen without one.
@@ -668,6 +671,12 @@ impl Settings {
                 .var(env::PRICING)?
                 .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
         };
+        let report = match &explicit.report {
+            Some(path) => Some((path.clone(), Origin::Builder("report"))),
+            None => r
+                .var(env::REPORT)?
+                .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
+        };
         Ok(Settings {
             disabled,
             service_name,
@@ -685,6 +694,7 @@ impl Settings {
             capture,
             max_content_length,
             pricing,
+            report,
         })
     }
 
