@@ -49,18 +49,18 @@ pub(crate) fn thousands(value: impl Into<u128>) -> String {
 pub(crate) fn compact(value: f64) -> String {
     let value = value.max(0.0);
     if value >= 1e9 {
-        format!("{}G", trim(value / 1e9))
+        format!("{}G", short_number(value / 1e9))
     } else if value >= 1e6 {
-        format!("{}M", trim(value / 1e6))
+        format!("{}M", short_number(value / 1e6))
     } else if value >= 1e3 {
-        format!("{}k", trim(value / 1e3))
+        format!("{}k", short_number(value / 1e3))
     } else {
-        trim(value)
+        short_number(value)
     }
 }
 
-/// Up to three significant digits, no trailing zeros.
-fn trim(value: f64) -> String {
+/// Up to three significant digits, no trailing zeros: `250`, `1.25`, `0.5`.
+pub(crate) fn short_number(value: f64) -> String {
     let text = if value >= 100.0 {
         format!("{value:.0}")
     } else if value >= 10.0 {
@@ -88,6 +88,17 @@ pub(crate) fn duration(ms: f64) -> String {
     } else {
         let seconds = (ms / 1000.0).round() as u64;
         format!("{} min {} s", seconds / 60, seconds % 60)
+    }
+}
+
+/// An axis label for a time in milliseconds: `0`, `0.5 ms`, `250 ms`, `1.25 s`.
+pub(crate) fn tick(ms: f64) -> String {
+    if ms <= 0.0 {
+        "0".to_owned()
+    } else if ms < 1000.0 {
+        format!("{} ms", short_number(ms))
+    } else {
+        format!("{} s", short_number(ms / 1000.0))
     }
 }
 
@@ -156,6 +167,10 @@ mod tests {
         assert_eq!(duration(412.3), "412 ms");
         assert_eq!(duration(1234.0), "1.23 s");
         assert_eq!(duration(125_000.0), "2 min 5 s");
+        assert_eq!(tick(0.0), "0");
+        assert_eq!(tick(0.5), "0.5 ms");
+        assert_eq!(tick(250.0), "250 ms");
+        assert_eq!(tick(1250.0), "1.25 s");
     }
 
     #[test]

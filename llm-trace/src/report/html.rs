@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::format::{compact, duration, escape, money, short_function, thousands};
 use super::json::embeddable;
-use super::model::{FunctionRow, ModelRow, TraceView, Usage, NO_FUNCTION, OTHER};
+use super::model::{FunctionRow, ModelRow, TraceView, Usage, OTHER};
 use super::svg::{self, Bar};
 
 /// Bars drawn per bar chart; the tables below list every row.
@@ -371,6 +371,18 @@ fn errors(page: &mut String, usage: &Usage) {
             thousands(usage.totals.errors),
             thousands(usage.totals.calls)
         );
+        page.push_str("<table><thead><tr><th>Failed, by model</th><th class=\"num\">Calls</th><th class=\"num\">Rate</th></tr></thead><tbody>\n");
+        for row in usage.by_model.iter().filter(|row| row.errors > 0) {
+            let _ = write!(
+                page,
+                "<tr><td class=\"name\">{}</td><td class=\"num bad\">{} of {}</td><td class=\"num\">{:.1} %</td></tr>\n",
+                escape(&model_name(row)),
+                thousands(row.errors),
+                thousands(row.calls),
+                row.errors as f64 * 100.0 / row.calls.max(1) as f64
+            );
+        }
+        page.push_str("</tbody></table>");
     }
     page.push_str("</article>\n");
 }
@@ -439,8 +451,8 @@ fn function_table(page: &mut String, rows: &[FunctionRow]) {
          <th class=\"num\">Output tokens</th><th class=\"num\">Cost</th></tr></thead><tbody>\n",
     );
     for row in rows {
-        let special = row.function == OTHER || row.function == NO_FUNCTION;
-        if special {
+        let short = short_function(&row.function);
+        if short == row.function {
             let _ = write!(
                 page,
                 "<tr><td class=\"name\">{}</td>",
@@ -450,7 +462,7 @@ fn function_table(page: &mut String, rows: &[FunctionRow]) {
             let _ = write!(
                 page,
                 "<tr><td class=\"name\">{}<span class=\"path\">{}</span></td>",
-                escape(short_function(&row.function)),
+                escape(short),
                 escape(&row.function)
             );
         }

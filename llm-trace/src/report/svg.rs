@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::format::{compact, duration, escape, money, shorten, thousands};
+use super::format::{compact, duration, escape, money, short_number, shorten, thousands, tick};
 use super::latency::BOUNDS_NS;
 use super::model::{millis, ModelRow, Timeline, TraceView, FEMTO_PER_USD};
 
@@ -179,12 +179,10 @@ pub(crate) fn bars(
     svg.finish()
 }
 
-/// A time offset as the axis shows it.
+/// A time offset as the axis shows it, for an axis `total` seconds long.
 fn offset_label(seconds: f64, total: f64) -> String {
-    if total < 10.0 {
-        format!("{seconds:.1} s")
-    } else if total < 120.0 {
-        format!("{seconds:.0} s")
+    if total < 120.0 {
+        format!("{} s", short_number(seconds))
     } else if total < 7200.0 {
         let s = seconds.round() as u64;
         format!("{}:{:02}", s / 60, s % 60)
@@ -302,26 +300,21 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
         );
     }
 
-    // Time axis: at most 8 labels, on whole buckets.
+    // Time axis: round times, about eight of them.
     let total = slots as f64 * view.bucket_seconds;
-    let every = slots.div_ceil(8).max(1);
-    for index in (0..=slots).step_by(every) {
-        let x = left + index as f64 * slot;
-        svg.line(
-            x,
-            cost_top + cost_height,
-            x,
-            cost_top + cost_height + 4.0,
-            MUTED,
-            "",
-        );
+    let step = nice(total / 8.0);
+    let mut at = 0.0;
+    while at <= total + 1e-9 {
+        let x = left + at / total * plot;
+        svg.line(x, cost_top + cost_height, x, cost_top + cost_height + 4.0, MUTED, "");
         svg.text(
             x,
             height - 8.0,
-            &offset_label(index as f64 * view.bucket_seconds, total),
+            &offset_label(at, total),
             MUTED,
             r#" text-anchor="middle""#,
         );
+        at += step;
     }
     svg.finish()
 }
@@ -342,14 +335,6 @@ fn bucket_floor(le_ms: Option<f64>) -> f64 {
     }
 }
 
-fn decade_label(exponent: i32) -> String {
-    match exponent {
-        e if e < 0 => format!("{} ms", 10f64.powi(e)),
-        e if e < 3 => format!("{} ms", 10u64.pow(e as u32)),
-        e => format!("{} s", 10u64.pow((e - 3) as u32)),
-    }
-}
-
 /// Call durations per model: each row a histogram on a shared log axis, with the p50
 /// (solid) and p95 (dashed) marks.
 pub(crate) fn latency(rows: &[ModelRow], width: f64) -> String {
@@ -367,32 +352,46 @@ pub(crate) fn latency(rows: &[ModelRow], width: f64) -> String {
         .iter()
         .map(|r| r.latency.max_ms.max(0.01))
         .fold(0.0, f64::max);
-    let (mut from, mut to) = if measured.is_empty() {
-        (0, 3)
+    // The axis runs between round values (1, 2, 5 × 10ⁿ ms) around every call.
+    let steps: Vec<f64> = (-2..=6)
+        .flat_map(|e| [1.0, 2.0, 5.0].map(|f| f * 10f64.powi(e)))
+        .collect();
+    let (from, to) = if measured.is_empty() {
+        (1.0, 1000.0)
     } else {
-        (low.log10().floor() as i32, high.log10().ceil() as i32)
+        let from = steps.iter().rev().find(|&&s| s <= low).copied().unwrap_or(steps[0]);
+        let to = steps
+            .iter()
+            .find(|&&s| s >= high && s > from)
+            .copied()
+            .unwrap_or(steps[steps.len() - 1]);
+        (from, to)
     };
-    if to <= from {
-        to = from + 1;
-    }
-    from = from.max(-2);
     let plot_left = label_width;
     let plot = width - label_width - 12.0;
+    let span = to.log10() - from.log10();
     let x_of = |ms: f64| {
-        let position = (ms.max(1e-3).log10() - f64::from(from)) / f64::from(to - from);
+        let position = (ms.max(1e-3).log10() - from.log10()) / span;
         plot_left + position.clamp(0.0, 1.0) * plot
     };
     let bottom = rows.len() as f64 * row;
-    for exponent in from..=to {
-        let x = x_of(10f64.powi(exponent));
-        svg.line(x, 0.0, x, bottom, GRID, "");
-        svg.text(
-            x,
-            bottom + 16.0,
-            &decade_label(exponent),
-            MUTED,
-            r#" text-anchor="middle""#,
-        );
+    // (value, whether it is a power of ten)
+    let ticks: Vec<(f64, bool)> = steps
+        .iter()
+        .enumerate()
+        .filter(|(_, &s)| s >= from * 0.999 && s <= to * 1.001)
+        .map(|(index, &s)| (s, index % 3 == 0))
+        .collect();
+    // Beyond ten labels, only the decades (and the ends).
+    let crowded = ticks.len() > 10;
+    for &(at, decade) in &ticks {
+        if crowded && !decade && at != from && at != to {
+            continue;
+        }
+        let x = x_of(at);
+        let dash = if decade { "" } else { r#" stroke-dasharray="2 3""# };
+        svg.line(x, 0.0, x, bottom, GRID, dash);
+        svg.text(x, bottom + 16.0, &tick(at), MUTED, r#" text-anchor="middle""#);
     }
     for (index, model) in rows.iter().enumerate() {
         let y = index as f64 * row;
@@ -423,7 +422,7 @@ pub(crate) fn latency(rows: &[ModelRow], width: f64) -> String {
             let floor = bucket_floor(bucket.le_ms);
             let ceiling = bucket.le_ms.unwrap_or(latency.max_ms.max(floor * 1.25));
             let (x1, x2) = (x_of(floor), x_of(ceiling));
-            let h = bucket.count as f64 / tallest.max(1) as f64 * 30.0;
+            let h = bucket.count as f64 / tallest.max(1) as f64 * 26.0;
             let range = match bucket.le_ms {
                 Some(le) => format!("{} to {}", duration(floor), duration(le)),
                 None => format!("over {}", duration(floor)),
@@ -507,18 +506,18 @@ pub(crate) fn waterfall(trace: &TraceView, width: f64) -> String {
     let x_of = |ms: f64| plot_left + (ms / total).clamp(0.0, 1.0) * plot;
 
     let step = nice(total / 6.0);
-    let mut tick = 0.0;
-    while tick <= total + 1e-9 {
-        let x = x_of(tick);
+    let mut at = 0.0;
+    while at <= total + 1e-9 {
+        let x = x_of(at);
         svg.line(x, axis - 4.0, x, height, GRID, "");
         svg.text(
             x,
             axis - 9.0,
-            &duration(tick),
+            &tick(at),
             MUTED,
             r#" text-anchor="middle""#,
         );
-        tick += step;
+        at += step;
     }
     for (index, span) in trace.spans.iter().enumerate() {
         let y = axis + index as f64 * row;
@@ -590,8 +589,9 @@ pub(crate) fn waterfall(trace: &TraceView, width: f64) -> String {
                 r#" font-size="11" text-anchor="end""#,
             );
         } else {
+            // No room beside the bar: the bar is long, the note goes inside it.
             svg.text(
-                plot_left + 4.0,
+                x1 + 6.0,
                 y + 17.0,
                 &note,
                 "#ffffff",
