@@ -15,7 +15,7 @@ use std::error::Error;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use llm_trace::{llm_trace, ExporterKind};
+use llm_trace::{ExporterKind, llm_trace};
 use llm_trace_mistral::testing::{MockServer, Reply};
 use mistralai_client::v1::chat::ChatMessage;
 use mistralai_client::v1::client::Client;
@@ -114,7 +114,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let telemetry = builder.init()?;
 
     let server = MockServer::start()?;
-    let client = Client::new(Some("no-key".into()), Some(server.endpoint()), Some(0), None)?;
+    let client = Client::new(
+        Some("no-key".into()),
+        Some(server.endpoint()),
+        Some(0),
+        None,
+    )?;
     println!(
         "Answering tickets against llm-trace's local Mistral-compatible server at {}",
         server.endpoint()

@@ -306,7 +306,14 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
     let mut at = 0.0;
     while at <= total + 1e-9 {
         let x = left + at / total * plot;
-        svg.line(x, cost_top + cost_height, x, cost_top + cost_height + 4.0, MUTED, "");
+        svg.line(
+            x,
+            cost_top + cost_height,
+            x,
+            cost_top + cost_height + 4.0,
+            MUTED,
+            "",
+        );
         svg.text(
             x,
             height - 8.0,
@@ -359,7 +366,12 @@ pub(crate) fn latency(rows: &[ModelRow], width: f64) -> String {
     let (from, to) = if measured.is_empty() {
         (1.0, 1000.0)
     } else {
-        let from = steps.iter().rev().find(|&&s| s <= low).copied().unwrap_or(steps[0]);
+        let from = steps
+            .iter()
+            .rev()
+            .find(|&&s| s <= low)
+            .copied()
+            .unwrap_or(steps[0]);
         let to = steps
             .iter()
             .find(|&&s| s >= high && s > from)
@@ -389,9 +401,19 @@ pub(crate) fn latency(rows: &[ModelRow], width: f64) -> String {
             continue;
         }
         let x = x_of(at);
-        let dash = if decade { "" } else { r#" stroke-dasharray="2 3""# };
+        let dash = if decade {
+            ""
+        } else {
+            r#" stroke-dasharray="2 3""#
+        };
         svg.line(x, 0.0, x, bottom, GRID, dash);
-        svg.text(x, bottom + 16.0, &tick(at), MUTED, r#" text-anchor="middle""#);
+        svg.text(
+            x,
+            bottom + 16.0,
+            &tick(at),
+            MUTED,
+            r#" text-anchor="middle""#,
+        );
     }
     for (index, model) in rows.iter().enumerate() {
         let y = index as f64 * row;
@@ -510,13 +532,7 @@ pub(crate) fn waterfall(trace: &TraceView, width: f64) -> String {
     while at <= total + 1e-9 {
         let x = x_of(at);
         svg.line(x, axis - 4.0, x, height, GRID, "");
-        svg.text(
-            x,
-            axis - 9.0,
-            &tick(at),
-            MUTED,
-            r#" text-anchor="middle""#,
-        );
+        svg.text(x, axis - 9.0, &tick(at), MUTED, r#" text-anchor="middle""#);
         at += step;
     }
     for (index, span) in trace.spans.iter().enumerate() {

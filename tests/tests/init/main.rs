@@ -7,4 +7,5 @@ mod console;
 mod grpc;
 mod otlp;
 mod reliability;
+mod report;
 mod secrets;
