@@ -50,6 +50,7 @@ impl Svg {
     }
 
     /// A rectangle with a tooltip.
+    #[allow(clippy::too_many_arguments)]
     fn rect_titled(
         &mut self,
         x: f64,

@@ -384,7 +384,7 @@ fn the_report_says_what_the_spans_say() {
         *cost.entry(call.trace.as_str()).or_default() += call.cost_femto.unwrap_or(0);
     }
     let mut ranked: Vec<(&str, u128)> = cost.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.cmp(&a.1));
+    ranked.sort_by_key(|r| std::cmp::Reverse(r.1));
     let by_cost = json["top_traces"]["by_cost"].as_array().unwrap();
     assert_eq!(by_cost.len(), 3);
     for (shown, (trace, femto)) in by_cost.iter().zip(&ranked) {
@@ -403,7 +403,7 @@ fn the_report_says_what_the_spans_say() {
     }
     let mut slowest: Vec<(String, u64)> =
         extent.into_iter().map(|(t, (a, b))| (t, b - a)).collect();
-    slowest.sort_by(|a, b| b.1.cmp(&a.1));
+    slowest.sort_by_key(|s| std::cmp::Reverse(s.1));
     let by_duration = json["top_traces"]["by_duration"].as_array().unwrap();
     for (shown, (trace, nanos)) in by_duration.iter().zip(&slowest) {
         assert_eq!(shown["trace_id"], trace.as_str());
