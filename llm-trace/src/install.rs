@@ -67,7 +67,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// The tracer provider llm-trace built, to hand to other instrumentation; `None` when
-    /// `init` found and kept the application's own global provider, or traces are off.
+    /// `init` found and kept the application's own global provider, or traces are off
+    /// (and no usage report is asked for).
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
         self.pipeline.as_ref()?.tracer_provider.as_ref()
     }

@@ -7,7 +7,7 @@
 //! little. Every table is capped; what a cap folds away goes to an `(other)` row and is
 //! counted.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use opentelemetry_sdk::trace::SpanData;
 
 use llm_trace_core::semconv;
 
+use super::hash::{FastMap, FastSet};
 use super::latency::Histogram;
 use super::model::{
     rfc3339, unix_nanos, usd, ErrorRow, FunctionRow, LimitsView, ModelRow, Overflow, Sums, Totals,
@@ -75,7 +76,7 @@ impl Default for Limits {
 /// Interned strings: one allocation per distinct string, up to a cap.
 #[derive(Debug)]
 struct Interner {
-    strings: HashSet<Arc<str>>,
+    strings: FastSet<Arc<str>>,
     cap: usize,
 }
 
@@ -95,7 +96,7 @@ impl Interner {
 /// A map of at most `cap` keys; further keys share the `other` value.
 #[derive(Debug)]
 struct Capped<K, V> {
-    map: HashMap<K, V>,
+    map: FastMap<K, V>,
     other: Option<V>,
     cap: usize,
 }
@@ -103,7 +104,7 @@ struct Capped<K, V> {
 impl<K: Hash + Eq, V: Default> Capped<K, V> {
     fn new(cap: usize) -> Self {
         Capped {
-            map: HashMap::new(),
+            map: FastMap::default(),
             other: None,
             cap,
         }
@@ -199,7 +200,7 @@ pub(crate) struct Collector {
     outside: Sums,
     errors: Capped<Arc<str>, u64>,
     timeline: Timeline,
-    open: HashMap<TraceId, OpenTrace>,
+    open: FastMap<TraceId, OpenTrace>,
     /// Open traces by first sight.
     opened: BTreeMap<u64, TraceId>,
     /// Open traces whose root ended, by (root end, first sight).
@@ -221,7 +222,7 @@ impl Collector {
         let started_ns = unix_nanos(started);
         Collector {
             strings: Interner {
-                strings: HashSet::new(),
+                strings: FastSet::default(),
                 cap: limits.strings,
             },
             totals: Sums::default(),
@@ -232,7 +233,7 @@ impl Collector {
             outside: Sums::default(),
             errors: Capped::new(limits.error_types),
             timeline: Timeline::new(started_ns, limits.time_buckets),
-            open: HashMap::new(),
+            open: FastMap::default(),
             opened: BTreeMap::new(),
             rooted: BTreeMap::new(),
             next_seq: 0,

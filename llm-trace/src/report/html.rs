@@ -152,8 +152,10 @@ fn kpis(page: &mut String, usage: &Usage) {
     let totals = &usage.totals;
     let femto: u128 = totals.cost_femto_usd.parse().unwrap_or(0);
     page.push_str("<section class=\"kpis\">\n");
-    let priced =
-        totals.calls - totals.errors.min(totals.calls) - totals.unpriced_calls.min(totals.calls);
+    let priced = totals
+        .calls
+        .saturating_sub(totals.errors)
+        .saturating_sub(totals.unpriced_calls);
     let cost_note = if totals.unpriced_calls > 0 {
         format!(
             "<span class=\"bad\">{} calls without a price</span>",

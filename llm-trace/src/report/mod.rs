@@ -9,6 +9,7 @@
 
 mod collector;
 mod format;
+mod hash;
 mod html;
 mod json;
 mod latency;

@@ -7,12 +7,12 @@
 //! ended yet, and move up each time that ancestor ends. A stream that ends after its
 //! function returned finds the function's span already ended and is credited at once.
 
-use std::cmp::Reverse;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use opentelemetry::trace::{SpanId, TraceId};
 
+use super::hash::{FastMap, FastSet};
 use super::model::{millis, rfc3339, usd, SpanView, Sums, TraceView};
 
 /// The most ancestors walked to find a call's function (a guard, not a real limit).
@@ -73,9 +73,9 @@ pub(crate) struct OpenTrace {
     /// When its root span ended.
     pub(crate) root_end: Option<u64>,
     pub(crate) summary: Summary,
-    links: HashMap<SpanId, Link>,
+    links: FastMap<SpanId, Link>,
     /// Calls waiting for the span (not ended yet) nearest above them.
-    waiting: HashMap<SpanId, Sums>,
+    waiting: FastMap<SpanId, Sums>,
 }
 
 /// What is known of a trace once summarised.
@@ -119,8 +119,8 @@ impl OpenTrace {
                 spans: Vec::new(),
                 not_drawn: 0,
             },
-            links: HashMap::new(),
-            waiting: HashMap::new(),
+            links: FastMap::default(),
+            waiting: FastMap::default(),
         }
     }
 
@@ -171,7 +171,7 @@ impl OpenTrace {
             unattributed.add(sums);
         }
         let mut summary = self.summary;
-        let drawn: HashSet<SpanId> = summary.spans.iter().map(|s| s.span_id).collect();
+        let drawn: FastSet<SpanId> = summary.spans.iter().map(|s| s.span_id).collect();
         for record in &mut summary.spans {
             let mut at = record.parent;
             for _ in 0..MAX_DEPTH {
@@ -197,7 +197,7 @@ impl OpenTrace {
 pub(crate) struct TopTraces {
     n: usize,
     spans_per_trace: usize,
-    kept: HashMap<TraceId, Summary>,
+    kept: FastMap<TraceId, Summary>,
     by_cost: Vec<TraceId>,
     by_duration: Vec<TraceId>,
 }
@@ -207,7 +207,7 @@ impl TopTraces {
         TopTraces {
             n,
             spans_per_trace,
-            kept: HashMap::new(),
+            kept: FastMap::default(),
             by_cost: Vec::new(),
             by_duration: Vec::new(),
         }
@@ -220,6 +220,9 @@ impl TopTraces {
             return;
         }
         let trace_id = summary.trace_id;
+        if !self.kept.contains_key(&trace_id) && !self.would_keep(&summary) {
+            return;
+        }
         match self.kept.get_mut(&trace_id) {
             Some(kept) => merge(kept, summary, self.spans_per_trace),
             None => {
@@ -227,18 +230,8 @@ impl TopTraces {
             }
         }
         let kept = &self.kept;
-        let cost = |id: &TraceId| {
-            let trace = &kept[id];
-            (
-                Reverse(trace.sums.cost_femto),
-                trace.start_ns,
-                id.to_bytes(),
-            )
-        };
-        let duration = |id: &TraceId| {
-            let trace = &kept[id];
-            (Reverse(trace.duration_ns()), trace.start_ns, id.to_bytes())
-        };
+        let cost = |id: &TraceId| cost_key(&kept[id]);
+        let duration = |id: &TraceId| duration_key(&kept[id]);
         if kept[&trace_id].sums.cost_femto > 0 && !self.by_cost.contains(&trace_id) {
             self.by_cost.push(trace_id);
         }
@@ -254,17 +247,47 @@ impl TopTraces {
             .retain(|id, _| by_cost.contains(id) || by_duration.contains(id));
     }
 
+    /// Whether a trace not kept yet would enter a list: most do not, and cost nothing.
+    fn would_keep(&self, summary: &Summary) -> bool {
+        let enters = |list: &[TraceId], key: &dyn Fn(&Summary) -> TraceKey| {
+            list.len() < self.n || list.iter().any(|id| key(summary) < key(&self.kept[id]))
+        };
+        (summary.sums.cost_femto > 0 && enters(&self.by_cost, &cost_key))
+            || enters(&self.by_duration, &duration_key)
+    }
+
     pub(crate) fn views(&self) -> (Vec<TraceView>, Vec<TraceView>) {
         let view = |ids: &[TraceId]| ids.iter().map(|id| view(&self.kept[id])).collect();
         (view(&self.by_cost), view(&self.by_duration))
     }
 }
 
+/// Where a trace ranks in a list: the smallest key first.
+type TraceKey = (u128, u64, [u8; 16]);
+
+/// The order of the most expensive traces: smallest first (highest cost, then earliest).
+fn cost_key(trace: &Summary) -> TraceKey {
+    (
+        u128::MAX - trace.sums.cost_femto,
+        trace.start_ns,
+        trace.trace_id.to_bytes(),
+    )
+}
+
+/// The order of the slowest traces: smallest first (longest, then earliest).
+fn duration_key(trace: &Summary) -> TraceKey {
+    (
+        u128::from(u64::MAX - trace.duration_ns()),
+        trace.start_ns,
+        trace.trace_id.to_bytes(),
+    )
+}
+
 /// Adds the spans of a later part of a trace to the trace.
 fn merge(kept: &mut Summary, part: Summary, cap: usize) {
     kept.sums.add(&part.sums);
     kept.not_drawn += part.not_drawn;
-    let drawn: HashSet<SpanId> = kept.spans.iter().map(|s| s.span_id).collect();
+    let drawn: FastSet<SpanId> = kept.spans.iter().map(|s| s.span_id).collect();
     for mut record in part.spans {
         if record.drawn_parent.is_none() && drawn.contains(&record.parent) {
             record.drawn_parent = Some(record.parent);
