@@ -52,21 +52,21 @@ th { text-align: left; font-weight: 600; color: var(--muted); font-size: 11px; t
 td { padding: 7px 8px; border-bottom: 1px solid var(--soft); vertical-align: top; }
 tr:last-child td { border-bottom: 0; }
 th.num, td.num { text-align: right; white-space: nowrap; }
-td.name { word-break: break-all; }
+td.name { overflow-wrap: anywhere; }
 td .path { color: var(--muted); font-size: 11px; display: block; }
 td.bad { color: var(--error); font-weight: 600; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 12px; }
 footer { color: var(--muted); font-size: 12px; border-top: 1px solid var(--line); margin-top: 24px; padding-top: 14px; }
 footer p { margin: 4px 0; }
-@media (max-width: 800px) { .two, .wide-narrow, .kpis { grid-template-columns: 1fr; } }
+@media screen and (max-width: 800px) { .two, .wide-narrow, .kpis { grid-template-columns: 1fr; } }
 @media print {
   body { background: #ffffff; font-size: 12px; }
   main { max-width: none; padding: 0; }
   .card, .kpi { border-color: #cbd5e1; }
   .kpis { grid-template-columns: repeat(5, 1fr); }
-  h2.section { break-after: avoid; page-break-after: avoid; }
+  h2.section { break-before: page; page-break-before: always; }
 }
-@page { size: A4; margin: 12mm; }
+@page { size: A4 landscape; margin: 10mm; }
 "#;
 
 /// The page.

@@ -115,6 +115,21 @@ fn nice(value: f64) -> f64 {
     step * magnitude
 }
 
+/// A round axis maximum at least `value` (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8 × 10ⁿ): the
+/// tallest bar fills most of the chart.
+fn axis_max(value: f64) -> f64 {
+    if !value.is_finite() || value <= 0.0 {
+        return 1.0;
+    }
+    let magnitude = 10f64.powf(value.log10().floor());
+    let fraction = value / magnitude;
+    let step = [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
+        .into_iter()
+        .find(|&step| fraction <= step + 1e-9)
+        .unwrap_or(10.0);
+    step * magnitude
+}
+
 /// One bar of a bar chart.
 pub(crate) struct Bar {
     pub(crate) label: String,
@@ -218,7 +233,7 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
         x += 22.0 + text.len() as f64 * 6.6;
     }
 
-    let token_max = nice(
+    let token_max = axis_max(
         view.buckets
             .iter()
             .map(|b| (b.input_tokens + b.output_tokens) as f64)
@@ -230,7 +245,7 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
         .map(|b| b.cost_femto_usd.parse::<u128>().unwrap_or(0))
         .max()
         .unwrap_or(0);
-    let cost_max = nice(cost_max_femto as f64 / FEMTO_PER_USD as f64);
+    let cost_max = axis_max(cost_max_femto as f64 / FEMTO_PER_USD as f64);
     for (top, panel, max, is_cost) in [
         (tokens_top, tokens_height, token_max, false),
         (cost_top, cost_height, cost_max, true),
@@ -630,6 +645,9 @@ mod tests {
         assert_eq!(nice(2.2), 2.5);
         assert_eq!(nice(120.0), 200.0);
         assert_eq!(nice(0.004), 0.005);
+        assert_eq!(axis_max(5075.0), 6000.0);
+        assert!((axis_max(0.0087) - 0.01).abs() < 1e-15);
+        assert_eq!(axis_max(0.0), 1.0);
     }
 
     #[test]
