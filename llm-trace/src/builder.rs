@@ -256,6 +256,23 @@ impl Builder {
         self
     }
 
+    /// Writes a usage report at shutdown (else `LLM_TRACE_REPORT`): one self-contained HTML
+    /// file at `path` — totals, cost by model and by function, tokens and cost over time,
+    /// latency per model, errors by type, the most expensive and the slowest traces — and
+    /// the same numbers as JSON beside it (`usage.html` → `usage.json`). The directory
+    /// must exist and be writable: `init` checks. The report covers the spans the sampler
+    /// recorded, in console, OTLP and `none` traces export alike.
+    ///
+    /// ```no_run
+    /// let telemetry = llm_trace::builder().report("usage.html").init().expect("telemetry setup");
+    /// // ... call #[llm_trace] functions ...
+    /// telemetry.shutdown(); // writes usage.html and usage.json
+    /// ```
+    pub fn report(mut self, path: impl Into<PathBuf>) -> Self {
+        self.explicit.report = Some(path.into());
+        self
+    }
+
     /// Installs llm-trace's providers as the OpenTelemetry global ones even when the
     /// application already set its own (by default `init` keeps and uses the app's).
     pub fn replace_global_providers(mut self, replace: bool) -> Self {

@@ -71,6 +71,9 @@ pub const PRICING: &str = "LLM_TRACE_PRICING";
 pub const OPENLIT_COMPAT: &str = "LLM_TRACE_OPENLIT_COMPAT";
 /// `true` adds `openinference.span.kind = CHAIN` to function spans (Arize Phoenix).
 pub const OPENINFERENCE: &str = "LLM_TRACE_OPENINFERENCE";
+/// Where to write the usage report at shutdown: an HTML file (e.g. `usage.html`), with
+/// its numbers as JSON beside it (`usage.json`).
+pub const REPORT: &str = "LLM_TRACE_REPORT";
 
 /// Builder methods and the variable of the same setting.
 pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
@@ -99,6 +102,7 @@ pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
     ("pricing_file", PRICING),
     ("openlit_compat", OPENLIT_COMPAT),
     ("openinference", OPENINFERENCE),
+    ("report", REPORT),
 ];
 
 /// The environment variable of the setting a builder method sets.

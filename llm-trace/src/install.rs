@@ -70,7 +70,8 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// The tracer provider llm-trace built, to hand to other instrumentation; `None` when
-    /// `init` found and kept the application's own global provider, or traces are off.
+    /// `init` found and kept the application's own global provider, or traces are off
+    /// (and no usage report is asked for).
     pub fn tracer_provider(&self) -> Option<&SdkTracerProvider> {
         self.pipeline.as_ref()?.tracer_provider.as_ref()
     }
@@ -296,6 +297,13 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
             "llm-trace: the application already installed a global tracer provider; \
              llm-trace records into it and its global meter provider"
         );
+        if let Some((path, origin)) = &settings.report {
+            crate::export::reporting::emit(&format!(
+                "llm-trace: no usage report will be written to {} (from {origin}): the application installed its own tracer provider, which llm-trace records into; \
+                 `replace_global_providers(true)` makes llm-trace install its own",
+                path.display()
+            ));
+        }
         return commit(
             recorder
                 .global_tracer_provider()

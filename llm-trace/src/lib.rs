@@ -69,6 +69,7 @@ mod error;
 mod export;
 mod headers;
 mod install;
+mod report;
 mod settings;
 
 pub use builder::Builder;

@@ -91,6 +91,7 @@ pub(crate) struct Explicit {
     pub(crate) pricing: Option<PathBuf>,
     pub(crate) openlit_compat: Option<bool>,
     pub(crate) openinference: Option<bool>,
+    pub(crate) report: Option<PathBuf>,
 }
 
 /// Where one signal (traces or metrics) goes.
@@ -142,6 +143,8 @@ pub(crate) struct Settings {
     pub(crate) openlit_compat: bool,
     /// Whether function spans get `openinference.span.kind = CHAIN`.
     pub(crate) openinference: bool,
+    /// The usage report's HTML file and where its name came from.
+    pub(crate) report: Option<(PathBuf, Origin)>,
 }
 
 /// The default OTLP/HTTP endpoint when OTLP is chosen without one.
@@ -694,6 +697,12 @@ impl Settings {
                 bool::to_string,
             )?
             .unwrap_or(false);
+        let report = match &explicit.report {
+            Some(path) => Some((path.clone(), Origin::Builder("report"))),
+            None => r
+                .var(env::REPORT)?
+                .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
+        };
         Ok(Settings {
             disabled,
             service_name,
@@ -713,6 +722,7 @@ impl Settings {
             pricing,
             openlit_compat,
             openinference,
+            report,
         })
     }
 

@@ -95,6 +95,21 @@ fn pipeline(c: &mut Criterion) {
     });
     drop(telemetry);
 
+    // The same with the usage report collecting every span (written at the drop).
+    let report = std::env::temp_dir().join(format!("llm-trace-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&report).unwrap();
+    let telemetry = builder()
+        .disable_metrics(true)
+        .report(report.join("usage.html"))
+        .init()
+        .unwrap();
+    price_the_fake_model();
+    group.bench_function("OTLP traces, metrics disabled, usage report", |b| {
+        b.iter(|| traced(black_box(&client)))
+    });
+    drop(telemetry);
+    let _ = std::fs::remove_dir_all(&report);
+
     let telemetry = builder()
         .sampler(llm_trace::Sampling::ParentBasedAlwaysOff)
         .disable_metrics(true)

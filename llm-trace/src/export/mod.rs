@@ -11,7 +11,10 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::KeyValue;
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::{ManualReader, SdkMeterProvider, Temporality};
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider, SpanExporter as _};
+use opentelemetry_sdk::trace::{
+    Sampler, SdkTracerProvider, SimpleSpanProcessor, SpanExporter as _, SpanProcessor,
+    TracerProviderBuilder,
+};
 use opentelemetry_sdk::Resource;
 
 pub mod console;
@@ -27,6 +30,7 @@ use self::console_metrics::ConsoleMetricsExporter;
 use self::pipeline::{ExportMetrics, ExportSpans, LossCount, MetricSink, SharedReader, Worker};
 use crate::env;
 use crate::error::InitError;
+use crate::report::{NoExport, Report};
 use crate::settings::{Environment, ExporterKind, OtlpTarget, Protocol, Sampling, Settings};
 use llm_trace_core::semconv;
 
@@ -45,6 +49,8 @@ pub(crate) struct Pipeline {
     /// The console's metrics summary, collected and printed at shutdown.
     console_metrics: Option<Mutex<MetricSink<ConsoleMetricsExporter>>>,
     worker: Option<Worker>,
+    /// The usage report, written at shutdown.
+    report: Option<Report>,
 }
 
 /// What a shutdown could not deliver.
@@ -61,6 +67,10 @@ impl Pipeline {
         console: &Console,
         env: Environment<'_>,
     ) -> Result<Pipeline, InitError> {
+        let report = match &settings.report {
+            Some((path, origin)) => Some(Report::prepare(path, origin, settings)?),
+            None => None,
+        };
         let resource = resource(settings);
         let otlp_traces = (settings.traces.exporter == ExporterKind::Otlp).then(|| {
             (
@@ -132,18 +142,21 @@ impl Pipeline {
             .with_resource(resource)
             .with_sampler(sampler(settings.sampling));
         let tracer_provider = match (settings.traces.exporter, processor) {
-            (ExporterKind::Console, _) => Some(
-                tracer_builder
-                    .with_simple_exporter(ConsoleExporter::to_sink(
-                        Arc::clone(&console.sink),
-                        console.colour,
-                    ))
-                    .build(),
-            ),
+            (ExporterKind::Console, _) => Some(with_report(
+                tracer_builder,
+                SimpleSpanProcessor::new(ConsoleExporter::to_sink(
+                    Arc::clone(&console.sink),
+                    console.colour,
+                )),
+                report.as_ref(),
+            )),
             (ExporterKind::Otlp, Some(processor)) => {
-                Some(tracer_builder.with_span_processor(processor).build())
+                Some(with_report(tracer_builder, processor, report.as_ref()))
             }
-            _ => None,
+            // Spans go nowhere, but the report still wants them.
+            _ => report
+                .as_ref()
+                .map(|report| with_report(tracer_builder, NoExport, Some(report))),
         };
 
         let meter_provider = metrics.map(|(provider, _)| provider);
@@ -155,6 +168,7 @@ impl Pipeline {
             meter_provider,
             console_metrics,
             worker,
+            report,
         })
     }
 
@@ -172,6 +186,10 @@ impl Pipeline {
                 undelivered.failures.push(format!("traces: {error}"));
             }
         }
+        if let Some(report) = self.report {
+            // After the tracer provider's shutdown: every span has reached the report.
+            undelivered.failures.extend(report.write());
+        }
         if let Some(console) = self.console_metrics {
             let mut console = llm_trace_core::__private::lock(&console);
             let _ = console.export();
@@ -182,6 +200,19 @@ impl Pipeline {
         }
         undelivered
     }
+}
+
+/// The tracer provider exporting through `processor`, feeding `report` first if asked.
+fn with_report<P: SpanProcessor + 'static>(
+    builder: TracerProviderBuilder,
+    processor: P,
+    report: Option<&Report>,
+) -> SdkTracerProvider {
+    match report {
+        Some(report) => builder.with_span_processor(report.processor(processor)),
+        None => builder.with_span_processor(processor),
+    }
+    .build()
 }
 
 /// A metric exporter waiting for the reader it will collect from.

@@ -546,3 +546,30 @@ fn openlit_compatibility_is_on_and_openinference_off_unless_asked() {
         );
     }
 }
+
+#[test]
+fn the_report_path_comes_from_the_builder_else_llm_trace_report() {
+    let settings = resolve(Explicit::default(), &[(env::REPORT, " out/usage.html ")]).unwrap();
+    assert_eq!(
+        settings.report,
+        Some((
+            PathBuf::from("out/usage.html"),
+            Origin::Environment("LLM_TRACE_REPORT")
+        ))
+    );
+    let explicit = Explicit {
+        report: Some("code.html".into()),
+        ..Explicit::default()
+    };
+    let settings = resolve(explicit, &[(env::REPORT, "env.html")]).unwrap();
+    assert_eq!(
+        settings.report,
+        Some((PathBuf::from("code.html"), Origin::Builder("report")))
+    );
+    assert_eq!(
+        resolve(Explicit::default(), &[(env::REPORT, "")])
+            .unwrap()
+            .report,
+        None
+    );
+}

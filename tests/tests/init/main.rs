@@ -8,4 +8,5 @@ mod grpc;
 mod openlit;
 mod otlp;
 mod reliability;
+mod report;
 mod secrets;
