@@ -24,6 +24,7 @@
 //! notice.
 
 pub mod content;
+mod diagnostics;
 mod engine;
 mod macros;
 pub mod pricing;
@@ -40,6 +41,8 @@ pub use opentelemetry;
 pub mod __private {
     pub use crate::engine::call::CallStart;
     pub use crate::engine::context_attributes::{field, FieldValue, Scope};
+    #[cfg(feature = "tracing")]
+    pub use crate::engine::function::start_spanned as start_fn_spanned;
     pub use crate::engine::function::{
         start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
     };
@@ -60,4 +63,7 @@ pub mod __private {
     pub use crate::engine::stream::{Stream, TracedStream, TracedStreamFuture};
     pub use crate::engine::sync::{lock, read, write};
     pub use crate::engine::tracer::global_provider_is_noop;
+    pub use log;
+    #[cfg(feature = "tracing")]
+    pub use tracing;
 }

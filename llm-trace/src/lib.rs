@@ -245,6 +245,8 @@ pub mod __private {
     pub use llm_trace_core::__private::{
         field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,
     };
+    #[cfg(feature = "tracing")]
+    pub use llm_trace_core::__private::{start_fn_spanned, tracing};
 
     /// A traced call's value, unchanged (the generated expression's outer layer, which
     /// carries the user's spans).

@@ -15,6 +15,7 @@ pub mod alloc_counter;
 pub mod fake;
 pub mod logs;
 pub mod otlp_receiver;
+pub mod tracing_capture;
 
 /// A mistralai-client `Client` talking to the local server, without retries.
 pub fn mistral_client(

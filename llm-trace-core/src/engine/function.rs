@@ -5,6 +5,9 @@
 //! Async functions wrap their body in a [`FnFuture`], which makes the span's context
 //! current on every poll and never holds a context guard across `.await`, so the
 //! function's future stays `Send` when its body's is.
+//!
+//! With the `tracing` feature the function's span is also a `tracing` span, entered the
+//! same way (see [`tracing_span`]).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -21,6 +24,11 @@ use super::poll::in_context;
 use super::state;
 use super::tracer::{suppress, SpanStart, Suppression};
 use crate::semconv;
+#[cfg(feature = "tracing")]
+pub(crate) use tracing_span::HandoffSpan;
+use tracing_span::{EnteredFnTracing, FnTracing};
+
+mod tracing_span;
 
 /// Static facts about an annotated function, built by the macro at compile time.
 #[derive(Debug)]
@@ -46,6 +54,7 @@ pub type Fields<'a> = &'a dyn Fn() -> Vec<Option<KeyValue>>;
 #[derive(Debug, Default)]
 pub struct FnSpan {
     end: SpanEnd,
+    tracing: FnTracing,
 }
 
 /// Starts the function's span under the current context. Its `fields(...)` are set on the
@@ -57,6 +66,18 @@ pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
         return FnSpan::default();
     }
     start_registered(meta, fields)
+}
+
+/// [`start`], with `span` the function's `tracing` span (feature `tracing`): when a
+/// subscriber takes it, it is entered while the function runs and bridged with the
+/// OpenTelemetry span (see [`tracing_span`]).
+#[cfg(feature = "tracing")]
+#[inline]
+pub fn start_spanned(meta: &'static FnMeta, fields: Fields<'_>, span: tracing::Span) -> FnSpan {
+    if span.is_disabled() {
+        return start(meta, fields);
+    }
+    tracing_span::start(meta, fields, span)
 }
 
 fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
@@ -74,7 +95,10 @@ fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
             cx,
             registration,
             dropped,
+            #[cfg(feature = "tracing")]
+            adopted: false,
         },
+        tracing: FnTracing::default(),
     }
 }
 
@@ -122,6 +146,10 @@ struct SpanEnd {
     /// (its calls are not traced; their metrics are still recorded). The dropped span is
     /// still current, so the application's own spans under it are dropped alike.
     dropped: bool,
+    /// The span is a tracing-opentelemetry layer's, adopted: the layer ends it when the
+    /// function's `tracing` span closes.
+    #[cfg(feature = "tracing")]
+    adopted: bool,
 }
 
 impl SpanEnd {
@@ -140,6 +168,10 @@ impl SpanEnd {
                 span.set_status(Status::error("panicked"));
             } else if cancelled && span.is_recording() {
                 span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
+            }
+            #[cfg(feature = "tracing")]
+            if self.adopted {
+                return;
             }
             span.end();
         }
@@ -169,9 +201,11 @@ enum Guard {
 /// The span of a running sync function: current until dropped, then ended.
 #[must_use = "the function span ends when the scope is dropped"]
 pub struct FnScope {
-    // Field order matters: the guard is dropped (context detached) after the span ended.
+    // Field order matters: the guard is dropped (context detached) after the span ended,
+    // and the `tracing` span exited and closed last.
     end: SpanEnd,
     _guard: Guard,
+    tracing: EnteredFnTracing,
 }
 
 impl std::fmt::Debug for FnScope {
@@ -188,13 +222,35 @@ impl FnScope {
             return FnScope {
                 end: SpanEnd::default(),
                 _guard: Guard::None,
+                tracing: EnteredFnTracing::default(),
             };
         }
         FnScope::start(meta, fields)
     }
 
+    /// [`FnScope::enter`], with `span` the function's `tracing` span (see
+    /// [`start_spanned`]).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_spanned(
+        meta: &'static FnMeta,
+        fields: Fields<'_>,
+        span: tracing::Span,
+    ) -> FnScope {
+        if span.is_disabled() {
+            return FnScope::enter(meta, fields);
+        }
+        FnScope::entered(tracing_span::start(meta, fields, span))
+    }
+
     fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
-        let span = start_registered(meta, fields);
+        FnScope::entered(start_registered(meta, fields))
+    }
+
+    /// Makes `span` current on this thread: its `tracing` span entered first, then its
+    /// context attached.
+    fn entered(span: FnSpan) -> FnScope {
+        let tracing = span.tracing.entered();
         let guard = match &span.end.cx {
             Some(cx) if span.end.dropped => Guard::Dropped(cx.clone().attach(), suppress()),
             Some(cx) => Guard::Context(cx.clone().attach()),
@@ -203,12 +259,14 @@ impl FnScope {
         FnScope {
             end: span.end,
             _guard: guard,
+            tracing,
         }
     }
 
-    /// Whether a span was started, recording or dropped (else the scope does nothing).
+    /// Whether a span was started, recording or dropped, or a `tracing` span (else the
+    /// scope does nothing).
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some()
+        self.end.cx.is_some() || self.tracing.is_some()
     }
 
     /// The function's span, for work the body hands off.
@@ -220,9 +278,13 @@ impl FnScope {
     /// it to the future, which ends it when it completes (or is dropped).
     pub fn into_future<F: Future>(mut self, future: F) -> FnFuture<F> {
         // The future runs on whatever thread polls it: it marks a dropped span itself.
+        // Detached in the order they were made current.
+        self._guard = Guard::None;
+        let tracing = std::mem::take(&mut self.tracing).exit();
         FnFuture::new(
             FnSpan {
                 end: std::mem::take(&mut self.end),
+                tracing,
             },
             future,
         )
@@ -243,6 +305,7 @@ pin_project! {
         #[pin]
         inner: F,
         end: SpanEnd,
+        tracing: FnTracing,
     }
 }
 
@@ -258,6 +321,7 @@ impl<F: Future> FnFuture<F> {
         FnFuture {
             inner,
             end: span.end,
+            tracing: span.tracing,
         }
     }
 }
@@ -267,10 +331,14 @@ impl<F: Future> Future for FnFuture<F> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _suppressed = this.end.dropped.then(suppress);
-        let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
+        let poll = {
+            let _entered = this.tracing.enter();
+            let _suppressed = this.end.dropped.then(suppress);
+            in_context(this.end.cx.as_ref(), || this.inner.poll(task))
+        };
         if poll.is_ready() {
             this.end.end(false);
+            this.tracing.close();
         }
         poll
     }

@@ -8,3 +8,5 @@ mod grpc;
 mod otlp;
 mod reliability;
 mod secrets;
+#[cfg(feature = "tracing")]
+mod tracing_diagnostics;
