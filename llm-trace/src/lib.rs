@@ -9,6 +9,12 @@
 //! - `mistral`: the [`mistralai-client`](https://docs.rs/mistralai-client) crate (0.14):
 //!   `chat`, `chat_async`, `chat_stream`, `embeddings`, `embeddings_async`.
 //!
+//! Other features: `grpc` (OTLP over gRPC), and `tracing`: an annotated function's span
+//! is also a [`tracing`](https://docs.rs/tracing) span, so events written in it land on
+//! it; with a [tracing-opentelemetry](https://docs.rs/tracing-opentelemetry) 0.34 layer the
+//! two are one exported span (llm-trace adopts the layer's); llm-trace's own diagnostics
+//! go through `tracing` (see the README's "With `tracing`").
+//!
 //! Streamed calls (`chat_stream`) get a span that lives exactly as long as the stream:
 //! it ends at the stream's end (with usage and cost from the last chunk), at its first
 //! error, or when the stream is dropped early (`llm_trace.cancelled = true`). Besides
@@ -59,9 +65,10 @@
 //! # Cost and overhead
 //!
 //! Costs come from a compiled-in price table (see [`pricing`]); a model without a price
-//! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time `log` warning. With no
-//! tracer provider installed, or under a sampled-out parent, a traced call builds no
-//! attributes, formats no strings and allocates nothing.
+//! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time warning (`log`, or
+//! `tracing` with that feature). With no tracer provider installed, or under a
+//! sampled-out parent, a traced call builds no attributes, formats no strings and
+//! allocates nothing.
 
 mod builder;
 pub mod env;

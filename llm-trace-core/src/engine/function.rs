@@ -70,7 +70,7 @@ pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
 
 /// [`start`], with `span` the function's `tracing` span (feature `tracing`): when a
 /// subscriber takes it, it is entered while the function runs and bridged with the
-/// OpenTelemetry span (see [`tracing_span`]).
+/// OpenTelemetry span (see the `tracing_span` module).
 #[cfg(feature = "tracing")]
 #[inline]
 pub fn start_spanned(meta: &'static FnMeta, fields: Fields<'_>, span: tracing::Span) -> FnSpan {
