@@ -22,13 +22,13 @@ use super::{assert_unique_keys, Pipeline};
 
 const FILE: &str = "tests/tests/tracing/layer.rs";
 
+/// The line of `fn summarise` (its span's `code.line.number`); its event is on the next.
+const SUMMARISE_LINE: i64 = line!() as i64 + 2;
 #[llm_trace(fields(gen_ai.conversation.id = session))]
 fn summarise(client: &FakeClient, session: &str) -> Result<FakeResponse, FakeError> {
     tracing::info!(chars = 12, "summarising");
     client.chat(FakeModel, vec!["hi"], None)
 }
-/// The line of `fn summarise` (its span's `code.line.number`).
-const SUMMARISE_LINE: i64 = 26;
 
 /// The event attributes tracing-opentelemetry gives an `info!` at `line` of this file.
 fn info_event(line: i64, extra: &[KeyValue]) -> Vec<KeyValue> {
@@ -140,6 +140,8 @@ fn sync_function_is_one_span_carrying_its_events() {
     assert_eq!(events[0].scope, ["summarise"]);
 }
 
+/// The line of `fn answer_twice`; its second event is 4 lines below.
+const ANSWER_TWICE_LINE: i64 = line!() as i64 + 2;
 #[llm_trace]
 async fn answer_twice(client: &FakeClient) -> Result<u32, FakeError> {
     tracing::info!("first");
@@ -149,8 +151,6 @@ async fn answer_twice(client: &FakeClient) -> Result<u32, FakeError> {
     let second = client.chat_async(FakeModel, vec!["b", "c"], None).await?;
     Ok(first.output_tokens + second.output_tokens)
 }
-/// The line of `fn answer_twice`.
-const ANSWER_TWICE_LINE: i64 = 137;
 
 /// Events of another task on the same thread, between the traced function's polls.
 async fn elsewhere() {

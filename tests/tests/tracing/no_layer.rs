@@ -16,6 +16,8 @@ use tracing_subscriber::layer::SubscriberExt;
 
 use super::{assert_unique_keys, Pipeline};
 
+/// The line of `fn summarise`.
+const SUMMARISE_LINE: u32 = line!() + 2;
 #[llm_trace(name = "summary", fields(gen_ai.conversation.id = session, turn = turn))]
 fn summarise(client: &FakeClient, session: &str, turn: u32) -> Result<FakeResponse, FakeError> {
     tracing::info!("summarising");
@@ -41,7 +43,7 @@ fn events_land_in_the_functions_tracing_span_and_llm_trace_exports_its_own() {
         seen.file.as_deref(),
         Some("tests/tests/tracing/no_layer.rs")
     );
-    assert_eq!(seen.line, Some(20));
+    assert_eq!(seen.line, Some(SUMMARISE_LINE));
     assert_eq!(seen.parent, None);
     assert_eq!(
         seen.fields,
@@ -70,7 +72,7 @@ fn events_land_in_the_functions_tracing_span_and_llm_trace_exports_its_own() {
         attrs! {
             "code.function.name" => "tracing::no_layer::summarise",
             "code.file.path" => "tests/tests/tracing/no_layer.rs",
-            "code.line.number" => 20_i64,
+            "code.line.number" => i64::from(SUMMARISE_LINE),
             "gen_ai.conversation.id" => "c-9",
             "turn" => 3_i64,
         }
