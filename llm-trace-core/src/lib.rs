@@ -42,7 +42,7 @@ pub mod __private {
     pub use crate::engine::call::CallStart;
     pub use crate::engine::context_attributes::{field, FieldValue, Scope};
     #[cfg(feature = "tracing")]
-    pub use crate::engine::function::start_spanned as start_fn_spanned;
+    pub use crate::engine::function::{callsite_span, start_spanned as start_fn_spanned};
     pub use crate::engine::function::{
         start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
     };
@@ -66,4 +66,6 @@ pub mod __private {
     pub use log;
     #[cfg(feature = "tracing")]
     pub use tracing;
+    #[cfg(feature = "tracing")]
+    pub use tracing_core;
 }

@@ -194,10 +194,11 @@ fn fake_return_edge(sig: &Signature) -> TokenStream {
 }
 
 /// How the function's span starts: `(sync scope, async span)` expressions. With the
-/// `tracing` feature, they also get the function's `tracing` span — a callsite in the
-/// user's module with the span's name and the `fields(...)` keys as fields, recorded at
-/// run time (so no user expression is typed against `tracing`'s traits), spanned at the
-/// function's name so its line is the function's, as `code.line.number` is.
+/// `tracing` feature, they also get the function's `tracing` span — a static callsite in
+/// the user's module (`fn_tracing_span!`) with the span's name and the `fields(...)` keys
+/// as fields, recorded at run time (so no user expression is typed against `tracing`'s
+/// traits), spanned at the function's name so its line is the function's, as
+/// `code.line.number` is.
 fn span_starts(
     args: &Args,
     ident: &syn::Ident,
@@ -209,14 +210,7 @@ fn span_starts(
     if cfg!(feature = "tracing") {
         let keys = args.fields.iter().flatten().map(|field| &field.key);
         let tracing_span = respanned(
-            quote! {
-                #private::tracing::span!(
-                    target: ::core::module_path!(),
-                    #private::tracing::Level::INFO,
-                    #span_name
-                    #(, #keys = #private::tracing::field::Empty)*
-                )
-            },
+            quote!(#private::fn_tracing_span!(#span_name #(, #keys)*)),
             ident.span(),
         );
         (

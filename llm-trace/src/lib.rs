@@ -159,7 +159,10 @@ pub fn clear_meter_provider() {
 ///
 /// The function gets an INTERNAL span named after it (or `name = "..."`) with
 /// `code.function.name`, `code.file.path` and `code.line.number`; each supported client
-/// call in the body gets a CLIENT span under it (see the [crate docs](crate)).
+/// call in the body gets a CLIENT span under it (see the [crate docs](crate)). With the
+/// `tracing` feature the span is also a `tracing` span (level INFO, target the module
+/// path, the `fields(...)` as fields) that events in the body land on — one exported span
+/// with a tracing-opentelemetry layer; use it instead of `#[instrument]`, not beside it.
 ///
 /// Works on free functions, `async fn`, methods (`&self`, `&mut self`, `self`), generic
 /// functions, and functions returning `Result`, `impl Trait`, `impl Future` or
@@ -249,11 +252,13 @@ pub trait SupportedClientCall {}
 pub mod __private {
     use llm_trace_core::__private::{Probe, Untraced};
 
+    #[cfg(feature = "tracing")]
+    pub use llm_trace_core::__llm_trace_fn_span as fn_tracing_span;
+    #[cfg(feature = "tracing")]
+    pub use llm_trace_core::__private::start_fn_spanned;
     pub use llm_trace_core::__private::{
         field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,
     };
-    #[cfg(feature = "tracing")]
-    pub use llm_trace_core::__private::{start_fn_spanned, tracing};
 
     /// A traced call's value, unchanged (the generated expression's outer layer, which
     /// carries the user's spans).

@@ -25,6 +25,8 @@ use super::state;
 use super::tracer::{suppress, SpanStart, Suppression};
 use crate::semconv;
 #[cfg(feature = "tracing")]
+pub use tracing_span::callsite_span;
+#[cfg(feature = "tracing")]
 pub(crate) use tracing_span::HandoffSpan;
 use tracing_span::{EnteredFnTracing, FnTracing};
 

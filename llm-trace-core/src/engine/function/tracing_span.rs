@@ -1,7 +1,9 @@
 //! The function span as a `tracing` span (feature `tracing`).
 //!
 //! With the feature, the generated code also creates a `tracing` span for the function
-//! (its name, target = the module path, level INFO, the `fields(...)` as fields), entered
+//! (its name, target = the module path, level INFO, the `fields(...)` as fields: one
+//! static callsite per function, made by [`__llm_trace_fn_span!`](crate::__llm_trace_fn_span)
+//! — lighter to compile than `tracing::span!`), entered
 //! while the body runs — for one poll at a time in futures — so `tracing` events written in
 //! the body land on it. When no subscriber wants that span, the disabled callsite costs
 //! `tracing`'s own interest check and the function runs exactly as without the feature.
@@ -16,6 +18,8 @@
 //!
 //! Without the feature, [`FnTracing`] is empty and its methods do nothing.
 
+#[cfg(feature = "tracing")]
+pub use enabled::callsite_span;
 #[cfg(feature = "tracing")]
 pub(crate) use enabled::*;
 
@@ -67,6 +71,9 @@ mod disabled {
 mod enabled {
     use opentelemetry::trace::TraceContextExt;
     use opentelemetry::{Context, KeyValue, Value};
+    use tracing::callsite::{Callsite, DefaultCallsite};
+    use tracing::level_filters::{LevelFilter, STATIC_MAX_LEVEL};
+    use tracing::Level;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
     use super::super::{start_context, Fields, FnMeta, FnSpan, SpanEnd};
@@ -117,6 +124,25 @@ mod enabled {
         pub(crate) fn exit(self) -> FnTracing {
             FnTracing(self.0.map(tracing::span::EnteredSpan::exit))
         }
+    }
+
+    /// The function's `tracing` span, from its callsite (see
+    /// [`__llm_trace_fn_span!`](crate::__llm_trace_fn_span)): disabled, at the cost of two
+    /// atomic loads and no allocation, unless a subscriber wants it.
+    #[inline]
+    pub fn callsite_span(callsite: &'static DefaultCallsite) -> tracing::Span {
+        let meta = callsite.metadata();
+        if STATIC_MAX_LEVEL >= Level::INFO && LevelFilter::current() >= Level::INFO {
+            let interest = callsite.interest();
+            let enabled = interest.is_always()
+                || !interest.is_never() && tracing::dispatcher::get_default(|d| d.enabled(meta));
+            if enabled {
+                // Its fields are the `fields(...)`, recorded once their values are known.
+                let values: [(&tracing::field::Field, Option<&dyn tracing::Value>); 0] = [];
+                return tracing::Span::new(meta, &meta.fields().value_set(&values));
+            }
+        }
+        tracing::Span::new_disabled(meta)
     }
 
     /// What a handoff carries besides the function's context: its `tracing` span, entered
@@ -243,4 +269,33 @@ mod enabled {
             dropped: !recording,
         }
     }
+}
+
+/// The `tracing` span of an annotated function (feature `tracing`): its callsite and
+/// metadata as statics in the function — name, target and module the module path, level
+/// INFO, file and line where it is invoked, the `fields(...)` keys as its fields — then
+/// the span, through `callsite_span`. Not public API.
+#[cfg(feature = "tracing")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_trace_fn_span {
+    ($name:literal $(, $key:literal)* $(,)?) => {{
+        static __LLM_TRACE_CALLSITE: $crate::__private::tracing::callsite::DefaultCallsite =
+            $crate::__private::tracing::callsite::DefaultCallsite::new(&__LLM_TRACE_META);
+        static __LLM_TRACE_META: $crate::__private::tracing::Metadata<'static> =
+            $crate::__private::tracing::Metadata::new(
+                $name,
+                ::core::module_path!(),
+                $crate::__private::tracing::Level::INFO,
+                ::core::option::Option::Some(::core::file!()),
+                ::core::option::Option::Some(::core::line!()),
+                ::core::option::Option::Some(::core::module_path!()),
+                $crate::__private::tracing::field::FieldSet::new(
+                    &[$($key),*],
+                    $crate::__private::tracing_core::identify_callsite!(&__LLM_TRACE_CALLSITE),
+                ),
+                $crate::__private::tracing::metadata::Kind::SPAN,
+            );
+        $crate::__private::callsite_span(&__LLM_TRACE_CALLSITE)
+    }};
 }
