@@ -26,9 +26,17 @@ fn global_capture() -> &'static CaptureLayer {
     static CAPTURE: OnceLock<CaptureLayer> = OnceLock::new();
     CAPTURE.get_or_init(|| {
         let capture = CaptureLayer::new();
-        let gate = tracing_subscriber::filter::filter_fn(|meta| {
-            CAPTURING.load(Ordering::Relaxed) && meta.target().starts_with("llm_trace")
-        });
+        // Other callsites are off for good, at no cost to the other tests; llm-trace's
+        // are asked each time.
+        let gate =
+            tracing_subscriber::filter::DynFilterFn::new(|_, _| CAPTURING.load(Ordering::Relaxed))
+                .with_callsite_filter(|meta| {
+                    if meta.target().starts_with("llm_trace") {
+                        tracing::subscriber::Interest::sometimes()
+                    } else {
+                        tracing::subscriber::Interest::never()
+                    }
+                });
         let subscriber = tracing_subscriber::registry().with(capture.clone().with_filter(gate));
         tracing::subscriber::set_global_default(subscriber).expect("the only global subscriber");
         capture
