@@ -1,12 +1,12 @@
 //! The function span as a `tracing` span (feature `tracing`).
 //!
-//! With the feature, the generated code also creates a `tracing` span for the function
-//! (its name, target = the module path, level INFO, the `fields(...)` as fields: one
-//! static callsite per function, made by [`__llm_trace_fn_span!`](crate::__llm_trace_fn_span)
-//! — lighter to compile than `tracing::span!`), entered
-//! while the body runs — for one poll at a time in futures — so `tracing` events written in
-//! the body land on it. When no subscriber wants that span, the disabled callsite costs
-//! `tracing`'s own interest check and the function runs exactly as without the feature.
+//! With the feature, the generated code also creates a `tracing` span for the function:
+//! its name, target = the module path, level INFO, the `fields(...)` as fields, from one
+//! static callsite per function made by [`__llm_trace_fn_span!`](crate::__llm_trace_fn_span)
+//! (lighter to compile than `tracing::span!`). It is entered while the body runs — for one
+//! poll at a time in futures — so `tracing` events written in the body land on it. When no
+//! subscriber wants that span, the disabled callsite costs `tracing`'s own level and
+//! interest checks and the function runs exactly as without the feature.
 //!
 //! There is still one exported function span. When a tracing-opentelemetry layer made an
 //! OpenTelemetry span for the `tracing` span, llm-trace adopts it (its context is the
