@@ -5,11 +5,15 @@
 #
 #   scripts/compile_time.sh [path-to-an-llm-trace-checkout]
 #
+# FEATURES (default "mistral") lists llm-trace's features, space-separated: e.g.
+# FEATURES="mistral tracing" measures the `tracing` feature's expansion.
+#
 # The crates are generated under target/compile-time; their dependencies are built once.
 set -euo pipefail
 repo=$(cd "${1:-$(dirname "$0")/..}" && pwd)
 n=${N:-200}
 runs=${RUNS:-3}
+features=$(printf '"%s", ' ${FEATURES:-mistral})
 work=${WORK:-$(cd "$(dirname "$0")/.." && pwd)/target/compile-time}
 export CARGO_TARGET_DIR=$work/target
 
@@ -24,7 +28,7 @@ edition = "2021"
 publish = false
 
 [dependencies]
-llm-trace = { path = "$repo/llm-trace", features = ["mistral"] }
+llm-trace = { path = "$repo/llm-trace", features = [${features%, }] }
 mistralai-client = "0.14"
 
 [workspace]

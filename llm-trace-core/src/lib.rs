@@ -28,6 +28,7 @@
 //! notice.
 
 pub mod content;
+mod diagnostics;
 mod engine;
 mod macros;
 pub mod pricing;
@@ -47,6 +48,8 @@ pub mod __private {
     pub use crate::engine::fn_error::{
         call_once, AnyError, ErrCheck, ErrChecked, ErrorOf, FnError, FnResult, NoCheck, Outcome,
     };
+    #[cfg(feature = "tracing")]
+    pub use crate::engine::function::{callsite_span, start_spanned as start_fn_spanned};
     pub use crate::engine::function::{
         start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
     };
@@ -67,4 +70,9 @@ pub mod __private {
     pub use crate::engine::stream::{Stream, TracedStream, TracedStreamFuture};
     pub use crate::engine::sync::{lock, read, write};
     pub use crate::engine::tracer::global_provider_is_noop;
+    pub use log;
+    #[cfg(feature = "tracing")]
+    pub use tracing;
+    #[cfg(feature = "tracing")]
+    pub use tracing_core;
 }

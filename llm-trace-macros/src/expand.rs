@@ -227,6 +227,57 @@ fn error_check(
     Ok(Some((value, classify)))
 }
 
+/// How the function's span starts: `(sync scope, async span)` expressions. With the
+/// `tracing` feature, they also get the function's `tracing` span — a static callsite in
+/// the user's module (`fn_tracing_span!`) with the span's name and the `fields(...)` keys
+/// as fields, recorded at run time (so no user expression is typed against `tracing`'s
+/// traits), spanned at the function's name so its line is the function's, as
+/// `code.line.number` is.
+fn span_starts(
+    args: &Args,
+    ident: &syn::Ident,
+    span_name: &TokenStream,
+    meta: &TokenStream,
+    fields: &TokenStream,
+    private: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    if cfg!(feature = "tracing") {
+        let keys = args.fields.iter().flatten().map(|field| &field.key);
+        let tracing_span = respanned(
+            quote!(#private::fn_tracing_span!(#span_name #(, #keys)*)),
+            ident.span(),
+        );
+        (
+            quote!(#private::FnScope::enter_spanned(#meta, #fields, #tracing_span)),
+            quote!(#private::start_fn_spanned(#meta, #fields, #tracing_span)),
+        )
+    } else {
+        (
+            quote!(#private::FnScope::enter(#meta, #fields)),
+            quote!(#private::start_fn(#meta, #fields)),
+        )
+    }
+}
+
+/// `tokens`, every one spanned at `span` (for `line!()` in macros they invoke, which
+/// reports the line of the outermost invocation's first token).
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let proc_macro2::TokenTree::Group(group) = &token {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respanned(group.stream(), span));
+                inner.set_span(span);
+                token = proc_macro2::TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}
+
 /// Expands `#[llm_trace(args)]` on `function`.
 pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStream> {
     let sig = &function.sig;
@@ -289,6 +340,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         use #private::kinds::*;
         #providers
     };
+    let (enter_scope, start_span) = span_starts(&args, ident, &span_name, &meta, &fields, &private);
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
     let statements = function.body.statements();
     let body_span = function.body.span();
@@ -304,7 +356,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
                 error_check(&args, sig, &private, &result, true)?.unwrap_or_default();
             quote_spanned! {body_span=>
                 #prelude
-                let #scope = #private::FnScope::enter(#meta, #fields);
+                let #scope = #enter_scope;
                 #parent_of_scope
                 let #result = #private::call_once(move || {
                     #fake_return
@@ -319,7 +371,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         // scope, declared first, ends last).
         Shape::Sync => quote! {
             #prelude
-            let #scope = #private::FnScope::enter(#meta, #fields);
+            let #scope = #enter_scope;
             #parent_of_scope
             #statements
         },
@@ -336,13 +388,13 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             match error_check(&args, sig, &private, &future, false)? {
                 Some((checked, classify)) => quote! {
                     #prelude
-                    let #span = #private::start_fn(#meta, #fields);
+                    let #span = #start_span;
                     let #future = #body;
                     #private::FnFuture::checked(#span, #checked, #classify).await
                 },
                 None => quote! {
                     #prelude
-                    let #span = #private::start_fn(#meta, #fields);
+                    let #span = #start_span;
                     #private::FnFuture::new(#span, #body).await
                 },
             }
@@ -356,7 +408,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #scope = #private::FnScope::enter(#meta, #fields);
+                let #scope = #enter_scope;
                 #parent_of_scope
                 #[allow(clippy::redundant_closure_call)]
                 let #future = (|| { #statements })();
@@ -378,7 +430,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #scope = #private::FnScope::enter(#meta, #fields);
+                let #scope = #enter_scope;
                 #parent_of_scope
                 #[allow(clippy::redundant_closure_call)]
                 let #future: #return_type = (|| -> #return_type { #statements })();

@@ -293,7 +293,8 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
     }
 
     if !replace_global && !global_provider_is_noop() {
-        log::info!(
+        llm_trace_core::__llm_trace_diagnostic!(
+            info,
             "llm-trace: the application already installed a global tracer provider; \
              llm-trace records into it and its global meter provider"
         );

@@ -9,6 +9,12 @@
 //! - `mistral`: the [`mistralai-client`](https://docs.rs/mistralai-client) crate (0.14):
 //!   `chat`, `chat_async`, `chat_stream`, `embeddings`, `embeddings_async`.
 //!
+//! Other features: `grpc` (OTLP over gRPC), and `tracing`: an annotated function's span
+//! is also a [`tracing`](https://docs.rs/tracing) span, so events written in it land on
+//! it; with a [tracing-opentelemetry](https://docs.rs/tracing-opentelemetry) 0.34 layer the
+//! two are one exported span (llm-trace adopts the layer's); llm-trace's own diagnostics
+//! go through `tracing` (see the README's "With `tracing`").
+//!
 //! Streamed calls (`chat_stream`) get a span that lives exactly as long as the stream:
 //! it ends at the stream's end (with usage and cost from the last chunk), at its first
 //! error, or when the stream is dropped early (`llm_trace.cancelled = true`). Besides
@@ -59,9 +65,10 @@
 //! # Cost and overhead
 //!
 //! Costs come from a compiled-in price table (see [`pricing`]); a model without a price
-//! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time `log` warning. With no
-//! tracer provider installed, or under a sampled-out parent, a traced call builds no
-//! attributes, formats no strings and allocates nothing.
+//! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time warning (`log`, or
+//! `tracing` with that feature). With no tracer provider installed, or under a
+//! sampled-out parent, a traced call builds no attributes, formats no strings and
+//! allocates nothing.
 
 mod builder;
 pub mod env;
@@ -153,7 +160,10 @@ pub fn clear_meter_provider() {
 ///
 /// The function gets an INTERNAL span named after it (or `name = "..."`) with
 /// `code.function.name`, `code.file.path` and `code.line.number`; each supported client
-/// call in the body gets a CLIENT span under it (see the [crate docs](crate)).
+/// call in the body gets a CLIENT span under it (see the [crate docs](crate)). With the
+/// `tracing` feature the span is also a `tracing` span (level INFO, target the module
+/// path, the `fields(...)` as fields) that events in the body land on — one exported span
+/// with a tracing-opentelemetry layer; use it instead of `#[instrument]`, not beside it.
 ///
 /// Works on free functions, `async fn`, methods (`&self`, `&mut self`, `self`), generic
 /// functions, and functions returning `Result`, `impl Trait`, `impl Future` or
@@ -251,6 +261,10 @@ pub trait SupportedClientCall {}
 pub mod __private {
     use llm_trace_core::__private::{Probe, Untraced};
 
+    #[cfg(feature = "tracing")]
+    pub use llm_trace_core::__llm_trace_fn_span as fn_tracing_span;
+    #[cfg(feature = "tracing")]
+    pub use llm_trace_core::__private::start_fn_spanned;
     pub use llm_trace_core::__private::{call_once, ErrorOf};
     pub use llm_trace_core::__private::{
         field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,

@@ -7,7 +7,10 @@
 //! cargo bench -p llm-trace-tests --bench call_overhead
 //! ```
 //!
-//! The traced cases include both spans: the function's and the call's.
+//! The traced cases include both spans: the function's and the call's. With llm-trace's
+//! `tracing` feature (the tests crate's default), "no provider" includes the function's
+//! disabled `tracing` callsite, and one more case records through a tracing-opentelemetry
+//! layer (the function's span is then the layer's, adopted).
 
 use std::hint::black_box;
 
@@ -73,6 +76,19 @@ fn overhead(c: &mut Criterion) {
     group.bench_function("baseline: two hand-made SDK spans", |b| {
         b.iter(|| two_spans_by_hand(&tracer, black_box(&client), |_| {}))
     });
+
+    #[cfg(feature = "tracing")]
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        let layer = tracing_opentelemetry::layer().with_tracer(recording.tracer("app"));
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            group.bench_function(
+                "traced, recorded, through a tracing-opentelemetry layer",
+                |b| b.iter(|| traced(black_box(&client))),
+            );
+        });
+    }
     group.finish();
 
     llm_trace::clear_tracer_provider();

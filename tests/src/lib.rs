@@ -16,6 +16,7 @@ pub mod fake;
 pub mod logs;
 pub mod otel_traces;
 pub mod otlp_receiver;
+pub mod tracing_capture;
 
 /// A mistralai-client `Client` talking to the local server, without retries.
 pub fn mistral_client(

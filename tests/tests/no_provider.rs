@@ -1,5 +1,7 @@
 //! With no tracer provider installed, annotated functions and their calls create no span
-//! and allocate nothing (after llm-trace has seen that the global provider is a no-op).
+//! and allocate nothing (after llm-trace has seen that the global provider is a no-op) —
+//! also with llm-trace's `tracing` feature (the tests crate's default), without a `tracing`
+//! subscriber or under one that does not want the function's span.
 
 use llm_trace::llm_trace;
 use llm_trace_mistral::testing::MockServer;
@@ -52,6 +54,20 @@ fn allocations_of(mut work: impl FnMut()) -> u64 {
 fn annotated_functions_allocate_nothing_without_a_provider() {
     let client = FakeClient::new();
     assert_eq!(traced_fake(&client), untraced_fake(&client));
+    let traced = allocations_of(|| {
+        std::hint::black_box(traced_fake(std::hint::black_box(&client)));
+    });
+    assert_eq!(traced, 0, "100 traced calls allocated {traced} times");
+}
+
+#[test]
+fn annotated_functions_allocate_nothing_under_a_subscriber_that_skips_their_spans() {
+    use tracing_subscriber::layer::SubscriberExt;
+    // Spans at INFO (the function's) are not wanted: the callsite is disabled.
+    let subscriber =
+        tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::WARN);
+    let _default = tracing::subscriber::set_default(subscriber);
+    let client = FakeClient::new();
     let traced = allocations_of(|| {
         std::hint::black_box(traced_fake(std::hint::black_box(&client)));
     });

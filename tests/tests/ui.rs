@@ -89,7 +89,10 @@ fn without_provider_features(
     let (mut renamed, mut featured) = (false, false);
     for mut section in sections {
         match section.first().map(String::as_str) {
-            Some("[[bin]]") | Some("[dependencies.llm-trace-tests]") => continue,
+            // The tests crate's features name itself, which this project does not depend on.
+            Some("[[bin]]") | Some("[dependencies.llm-trace-tests]") | Some("[features]") => {
+                continue
+            }
             Some("[package]") => {
                 for line in &mut section {
                     if line.starts_with("name = ") {

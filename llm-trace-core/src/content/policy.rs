@@ -141,7 +141,8 @@ impl ContentPolicy {
             Ok(result) => result,
             Err(_) => {
                 if !self.hook_panicked.swap(true, Ordering::Relaxed) {
-                    log::error!(
+                    crate::__llm_trace_diagnostic!(
+                        error,
                         "llm-trace: the content redaction hook panicked; it will not be called \
                          again and no content is recorded from now on"
                     );

@@ -5,6 +5,9 @@
 //! Async functions wrap their body in a [`FnFuture`], which makes the span's context
 //! current on every poll and never holds a context guard across `.await`, so the
 //! function's future stays `Send` when its body's is.
+//!
+//! With the `tracing` feature the function's span is also a `tracing` span, entered the
+//! same way (see [`tracing_span`]).
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -23,6 +26,13 @@ use super::response::cow_value;
 use super::state;
 use super::tracer::{suppress, SpanStart, Suppression};
 use crate::semconv;
+#[cfg(feature = "tracing")]
+pub use tracing_span::callsite_span;
+#[cfg(feature = "tracing")]
+pub(crate) use tracing_span::HandoffSpan;
+use tracing_span::{EnteredFnTracing, FnTracing};
+
+mod tracing_span;
 
 /// Static facts about an annotated function, built by the macro at compile time.
 #[derive(Debug)]
@@ -48,6 +58,7 @@ pub type Fields<'a> = &'a dyn Fn() -> Vec<Option<KeyValue>>;
 #[derive(Debug, Default)]
 pub struct FnSpan {
     end: SpanEnd,
+    tracing: FnTracing,
 }
 
 /// Starts the function's span under the current context. Its `fields(...)` are set on the
@@ -59,6 +70,18 @@ pub fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
         return FnSpan::default();
     }
     start_registered(meta, fields)
+}
+
+/// [`start`], with `span` the function's `tracing` span (feature `tracing`): when a
+/// subscriber takes it, it is entered while the function runs and bridged with the
+/// OpenTelemetry span (see the `tracing_span` module).
+#[cfg(feature = "tracing")]
+#[inline]
+pub fn start_spanned(meta: &'static FnMeta, fields: Fields<'_>, span: tracing::Span) -> FnSpan {
+    if span.is_disabled() {
+        return start(meta, fields);
+    }
+    tracing_span::start(meta, fields, span)
 }
 
 fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
@@ -76,7 +99,10 @@ fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
             cx,
             registration,
             dropped,
+            #[cfg(feature = "tracing")]
+            adopted: false,
         },
+        tracing: FnTracing::default(),
     }
 }
 
@@ -130,6 +156,10 @@ struct SpanEnd {
     /// (its calls are not traced; their metrics are still recorded). The dropped span is
     /// still current, so the application's own spans under it are dropped alike.
     dropped: bool,
+    /// The span is a tracing-opentelemetry layer's, adopted: the layer ends it when the
+    /// function's `tracing` span closes.
+    #[cfg(feature = "tracing")]
+    adopted: bool,
 }
 
 impl SpanEnd {
@@ -175,6 +205,10 @@ impl SpanEnd {
             } else if cancelled && span.is_recording() {
                 span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
             }
+            #[cfg(feature = "tracing")]
+            if self.adopted {
+                return;
+            }
             span.end();
         }
     }
@@ -203,9 +237,11 @@ enum Guard {
 /// The span of a running sync function: current until dropped, then ended.
 #[must_use = "the function span ends when the scope is dropped"]
 pub struct FnScope {
-    // Field order matters: the guard is dropped (context detached) after the span ended.
+    // Field order matters: the guard is dropped (context detached) after the span ended,
+    // and the `tracing` span exited and closed last.
     end: SpanEnd,
     _guard: Guard,
+    tracing: EnteredFnTracing,
 }
 
 impl std::fmt::Debug for FnScope {
@@ -222,13 +258,35 @@ impl FnScope {
             return FnScope {
                 end: SpanEnd::default(),
                 _guard: Guard::None,
+                tracing: EnteredFnTracing::default(),
             };
         }
         FnScope::start(meta, fields)
     }
 
+    /// [`FnScope::enter`], with `span` the function's `tracing` span (see
+    /// [`start_spanned`]).
+    #[cfg(feature = "tracing")]
+    #[inline]
+    pub fn enter_spanned(
+        meta: &'static FnMeta,
+        fields: Fields<'_>,
+        span: tracing::Span,
+    ) -> FnScope {
+        if span.is_disabled() {
+            return FnScope::enter(meta, fields);
+        }
+        FnScope::entered(tracing_span::start(meta, fields, span))
+    }
+
     fn start(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
-        let span = start_registered(meta, fields);
+        FnScope::entered(start_registered(meta, fields))
+    }
+
+    /// Makes `span` current on this thread: its `tracing` span entered first, then its
+    /// context attached.
+    fn entered(span: FnSpan) -> FnScope {
+        let tracing = span.tracing.entered();
         let guard = match &span.end.cx {
             Some(cx) if span.end.dropped => Guard::Dropped(cx.clone().attach(), suppress()),
             Some(cx) => Guard::Context(cx.clone().attach()),
@@ -237,12 +295,14 @@ impl FnScope {
         FnScope {
             end: span.end,
             _guard: guard,
+            tracing,
         }
     }
 
-    /// Whether a span was started, recording or dropped (else the scope does nothing).
+    /// Whether a span was started, recording or dropped, or a `tracing` span (else the
+    /// scope does nothing).
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some()
+        self.end.cx.is_some() || self.tracing.is_some()
     }
 
     /// The function's span, for work the body hands off.
@@ -253,13 +313,19 @@ impl FnScope {
     /// For a function that returns a future: detaches the span from the thread and hands
     /// it to the future, which ends it when it completes (or is dropped).
     pub fn into_future<F: Future>(mut self, future: F) -> FnFuture<F> {
-        // The future runs on whatever thread polls it: it marks a dropped span itself.
-        FnFuture::new(
-            FnSpan {
-                end: std::mem::take(&mut self.end),
-            },
-            future,
-        )
+        FnFuture::new(self.detach(), future)
+    }
+
+    /// The span, detached from the thread, for a future to carry: it runs on whatever
+    /// thread polls it, and marks a dropped span itself.
+    fn detach(&mut self) -> FnSpan {
+        // Detached in the order they were made current.
+        self._guard = Guard::None;
+        let tracing = std::mem::take(&mut self.tracing).exit();
+        FnSpan {
+            end: std::mem::take(&mut self.end),
+            tracing,
+        }
     }
 
     /// `#[llm_trace(err)]`: marks the span ERROR, with what `classify` says of the error,
@@ -286,13 +352,7 @@ impl FnScope {
         F::Output: FnResult,
         C: Fn(&<F::Output as FnResult>::Error) -> FnError,
     {
-        FnFuture::checked(
-            FnSpan {
-                end: std::mem::take(&mut self.end),
-            },
-            future,
-            classify,
-        )
+        FnFuture::checked(self.detach(), future, classify)
     }
 }
 
@@ -312,6 +372,7 @@ pin_project! {
         inner: F,
         end: SpanEnd,
         check: C,
+        tracing: FnTracing,
     }
 }
 
@@ -328,6 +389,7 @@ impl<F: Future> FnFuture<F> {
             inner,
             end: span.end,
             check: NoCheck,
+            tracing: span.tracing,
         }
     }
 }
@@ -345,6 +407,7 @@ impl<F> FnFuture<F> {
             inner,
             end: span.end,
             check: ErrCheck::new(classify),
+            tracing: span.tracing,
         }
     }
 }
@@ -354,11 +417,15 @@ impl<F: Future, C: Outcome<F::Output>> Future for FnFuture<F, C> {
 
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _suppressed = this.end.dropped.then(suppress);
-        let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
+        let poll = {
+            let _entered = this.tracing.enter();
+            let _suppressed = this.end.dropped.then(suppress);
+            in_context(this.end.cx.as_ref(), || this.inner.poll(task))
+        };
         if let Poll::Ready(output) = &poll {
             this.end.check(output, this.check);
             this.end.end(false);
+            this.tracing.close();
         }
         poll
     }

@@ -7,6 +7,8 @@
 //! on a thread where no span is current. The function's full context (with its
 //! `fields(...)` and `Scope` attributes) is found in a registry while the function runs;
 //! afterwards the parent span's ids alone still link the work to the right trace.
+//! With the `tracing` feature, the registered context also carries the function's
+//! `tracing` span, entered where the work runs, so its events land on the function's span.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +20,8 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry::{Context, ContextGuard};
 use pin_project_lite::pin_project;
 
+#[cfg(feature = "tracing")]
+use super::function::HandoffSpan;
 use super::sync;
 
 /// The span work was written under, by its ids; `NONE` when nothing was traced.
@@ -63,8 +67,18 @@ impl Parent {
 
     /// Makes the parent's context current until the guard drops (see [`Parent::context`]).
     pub fn enter(self) -> ParentGuard {
+        let cx = self.context();
+        // The function's `tracing` span first: its layer may make its own context current,
+        // which the function's (with its attributes) then covers.
+        #[cfg(feature = "tracing")]
+        let tracing = cx
+            .as_ref()
+            .and_then(|cx| cx.get::<HandoffSpan>())
+            .map(|span| span.0.clone().entered());
         ParentGuard {
-            _guard: self.context().map(Context::attach),
+            _guard: cx.map(Context::attach),
+            #[cfg(feature = "tracing")]
+            _tracing: tracing,
         }
     }
 
@@ -81,7 +95,10 @@ impl Parent {
 #[derive(Debug)]
 #[must_use = "the parent's context is current only while the guard lives"]
 pub struct ParentGuard {
+    // Field order matters: the context is detached before the `tracing` span is exited.
     _guard: Option<ContextGuard>,
+    #[cfg(feature = "tracing")]
+    _tracing: Option<tracing::span::EnteredSpan>,
 }
 
 pin_project! {

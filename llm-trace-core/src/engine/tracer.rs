@@ -9,10 +9,16 @@
 //! reads the clock only every so many calls — as many as keep the extra delay before a new
 //! global provider is noticed under a millisecond at that thread's call rate — so the
 //! no-provider path costs a thread-local counter, not a clock read.
+//!
+//! A no-op tracer asked for a child of a valid parent hands back the parent's own span
+//! context. When the global tracer does that under a parent made in this process, the
+//! parent came from another tracer — typically a provider handed only to
+//! tracing-opentelemetry's layer: llm-trace says once how to give it that provider, and
+//! treats the global provider as the no-op it is.
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -155,6 +161,11 @@ impl TracerSource {
                 }
                 let span = global_tracer().build_with_context(builder, parent);
                 if span.span_context().is_valid() {
+                    if parent_sampled.is_some() && is_echo_of_local(&span, parent) {
+                        noop::mark_noop();
+                        warn_provider_elsewhere();
+                        return SpanStart::None;
+                    }
                     noop::mark_live();
                 } else if parent_sampled.is_none() {
                     // Only a no-op tracer answers a root span with an invalid context.
@@ -164,6 +175,30 @@ impl TracerSource {
             }
         }
     }
+}
+
+/// Whether `span` is its parent's own span context handed back — what a no-op tracer does
+/// — under a parent made in this process (not one propagated from elsewhere).
+fn is_echo_of_local<S: Span>(span: &S, parent: &Context) -> bool {
+    let parent = parent.span();
+    let parent = parent.span_context();
+    !parent.is_remote() && span.span_context().span_id() == parent.span_id()
+}
+
+/// Says, once, that spans are recorded by a tracer llm-trace was not given.
+fn warn_provider_elsewhere() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    if WARNED.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    crate::__llm_trace_diagnostic!(
+        warn,
+        "llm-trace: the OpenTelemetry global tracer provider is a no-op, but annotated \
+         functions run under spans of another tracer (a provider given only to \
+         tracing-opentelemetry's layer?): llm-trace records nothing. Give llm-trace that \
+         provider with `llm_trace::set_tracer_provider(&provider)`, or call \
+         `llm_trace::init()` and hand the layer `opentelemetry::global::tracer(..)`."
+    );
 }
 
 /// The global provider's tracer, rebuilt at most once a second (building one takes the

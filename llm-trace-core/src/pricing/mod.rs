@@ -132,7 +132,10 @@ impl PricingTable {
                 Ok(table) => table,
                 Err(error) => {
                     // Unreachable in a released build (a test parses the file), but never panic.
-                    log::error!("llm-trace: the compiled-in price table is invalid: {error}");
+                    crate::__llm_trace_diagnostic!(
+                        error,
+                        "llm-trace: the compiled-in price table is invalid: {error}"
+                    );
                     PricingTable::empty()
                 }
             })
@@ -228,7 +231,8 @@ fn warn_unknown_model(operation: Operation, model: &str) {
     }
     models.insert(model.to_owned());
     drop(warned);
-    log::warn!(
+    crate::__llm_trace_diagnostic!(
+        warn,
         "llm-trace: no price for {} model `{model}`; its calls get no gen_ai.usage.cost. \
          Add it to a pricing override to get costs.",
         operation.as_str()

@@ -308,6 +308,10 @@ const GRACE: Duration = Duration::from_millis(200);
 
 impl Exports {
     fn run(mut self) {
+        // Nothing done on this thread becomes telemetry: not the HTTP or gRPC client's own
+        // `tracing` spans (which a tracing-opentelemetry layer would turn into spans to
+        // export), nor llm-trace's warnings about lost telemetry.
+        let _suppressed = Context::enter_telemetry_suppressed_scope();
         let mut next_metrics = self
             .metrics
             .as_ref()

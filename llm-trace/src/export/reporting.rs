@@ -18,8 +18,7 @@ static LAST_REPORT: AtomicU64 = AtomicU64::new(0);
 /// Failures since the last report.
 static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
 
-/// Reports one export failure, at most once per [`REPORT_INTERVAL`]: through `log` when a
-/// logger is set, else on standard error.
+/// Reports one export failure, at most once per [`REPORT_INTERVAL`] (see [`emit`]).
 pub(crate) fn report(signal: &str, error: &dyn std::fmt::Display) {
     let now = u64::try_from(epoch().elapsed().as_millis())
         .unwrap_or(u64::MAX)
@@ -45,12 +44,11 @@ pub(crate) fn report(signal: &str, error: &dyn std::fmt::Display) {
     ));
 }
 
-/// Prints one line for people: through `log` at warning level when a logger takes it,
-/// else on standard error.
+/// Prints one line for people, at warning level: through `tracing` (feature `tracing`)
+/// when a subscriber takes it, else through `log` when a logger takes it, else on
+/// standard error.
 pub(crate) fn emit(message: &str) {
-    if log::max_level() >= log::LevelFilter::Warn && log::log_enabled!(log::Level::Warn) {
-        log::warn!("{message}");
-    } else {
+    if !llm_trace_core::__llm_trace_diagnostic!(warn, "{message}") {
         eprintln!("{message}");
     }
 }

@@ -171,12 +171,10 @@ fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     written
 }
 
-/// Says one line for people: through `log` at info level when a logger takes it, else
-/// on standard error.
+/// Says one line for people: at info level through llm-trace's diagnostics (`tracing`
+/// or `log`) when a subscriber or logger takes it, else on standard error.
 fn say(message: &str) {
-    if log::log_enabled!(log::Level::Info) {
-        log::info!("{message}");
-    } else {
+    if !llm_trace_core::__llm_trace_diagnostic!(info, "{message}") {
         eprintln!("{message}");
     }
 }

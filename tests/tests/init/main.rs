@@ -10,3 +10,5 @@ mod otlp;
 mod reliability;
 mod report;
 mod secrets;
+#[cfg(feature = "tracing")]
+mod tracing_diagnostics;
