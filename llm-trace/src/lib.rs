@@ -64,6 +64,7 @@
 //! attributes, formats no strings and allocates nothing.
 
 mod builder;
+mod cost;
 pub mod env;
 mod error;
 mod export;
@@ -72,12 +73,13 @@ mod install;
 mod settings;
 
 pub use builder::Builder;
+pub use cost::{budget_status, take_usage, usage};
 pub use error::{InitError, InitErrorKind, Origin};
 pub use export::console;
 pub use install::{builder, init, ShutdownReport, Telemetry};
 pub use llm_trace_core::__private::{FieldValue, InScope, Recorder, RecorderBuilder, Scope};
 pub use llm_trace_core::content::{CaptureMode, RedactionError};
-pub use llm_trace_core::{pricing, provider, semconv};
+pub use llm_trace_core::{budget, pricing, provider, semconv, usage};
 /// An attribute: a key and a value (re-exported from `opentelemetry`).
 pub use opentelemetry::KeyValue;
 pub use settings::{Compression, ExporterKind, Protocol, Sampling};

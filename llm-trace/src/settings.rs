@@ -13,6 +13,9 @@ use crate::error::{InitError, Origin};
 
 use crate::env;
 
+pub(crate) mod usage;
+pub(crate) use usage::{UsageExplicit, UsageSettings};
+
 /// Where spans or metrics go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -89,6 +92,7 @@ pub(crate) struct Explicit {
     pub(crate) capture: Option<CaptureMode>,
     pub(crate) max_content_length: Option<usize>,
     pub(crate) pricing: Option<PathBuf>,
+    pub(crate) usage: UsageExplicit,
 }
 
 /// Where one signal (traces or metrics) goes.
@@ -136,6 +140,8 @@ pub(crate) struct Settings {
     pub(crate) max_content_length: Option<usize>,
     /// The price table file and where its name came from.
     pub(crate) pricing: Option<(PathBuf, Origin)>,
+    /// What usage is counted by, and the budgets.
+    pub(crate) usage: UsageSettings,
 }
 
 /// The default OTLP/HTTP endpoint when OTLP is chosen without one.
@@ -668,6 +674,7 @@ impl Settings {
                 .var(env::PRICING)?
                 .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
         };
+        let usage = usage::resolve(&explicit.usage, &r)?;
         Ok(Settings {
             disabled,
             service_name,
@@ -685,6 +692,7 @@ impl Settings {
             capture,
             max_content_length,
             pricing,
+            usage,
         })
     }
 

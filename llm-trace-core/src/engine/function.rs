@@ -15,6 +15,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use pin_project_lite::pin_project;
 
+use super::attribution::{Entered, FnUsage};
 use super::context_attributes::{with_attributes, ContextAttributes};
 use super::parent::{Parent, Registration};
 use super::poll::in_context;
@@ -37,6 +38,9 @@ pub struct FnMeta {
     /// `async move` blocks with client calls, `spawn` arguments): then the function's
     /// context is registered for them while it runs.
     pub hands_off: bool,
+    /// `#[llm_trace(budget_usd = ..)]`: the most one invocation's calls may cost, USD,
+    /// before an alert.
+    pub budget_usd: Option<f64>,
 }
 
 /// The `fields(...)` of a function: built only when its span records.
@@ -69,11 +73,13 @@ fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
         .as_ref()
         .filter(|_| meta.hands_off)
         .and_then(Registration::new);
+    let usage = FnUsage::start(meta, fields, cx.as_ref());
     FnSpan {
         end: SpanEnd {
             cx,
             registration,
             dropped,
+            usage,
         },
     }
 }
@@ -122,18 +128,22 @@ struct SpanEnd {
     /// (its calls are not traced; their metrics are still recorded). The dropped span is
     /// still current, so the application's own spans under it are dropped alike.
     dropped: bool,
+    /// What the calls under the function are attributed to, and their totals.
+    usage: FnUsage,
 }
 
 impl SpanEnd {
     #[inline]
     fn end(&mut self, cancelled: bool) {
-        if self.cx.is_some() {
+        if self.cx.is_some() || self.usage.has_frame() {
             self.end_span(cancelled);
         }
     }
 
     fn end_span(&mut self, cancelled: bool) {
         drop(self.registration.take());
+        let span = self.cx.as_ref().map(|cx| cx.span());
+        self.usage.close(span.as_ref());
         if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if std::thread::panicking() {
@@ -171,6 +181,7 @@ enum Guard {
 pub struct FnScope {
     // Field order matters: the guard is dropped (context detached) after the span ended.
     end: SpanEnd,
+    _usage: Option<Entered>,
     _guard: Guard,
 }
 
@@ -187,6 +198,7 @@ impl FnScope {
         if state::quiet() {
             return FnScope {
                 end: SpanEnd::default(),
+                _usage: None,
                 _guard: Guard::None,
             };
         }
@@ -200,8 +212,10 @@ impl FnScope {
             Some(cx) => Guard::Context(cx.clone().attach()),
             None => Guard::None,
         };
+        let usage = span.end.usage.enter();
         FnScope {
             end: span.end,
+            _usage: usage,
             _guard: guard,
         }
     }
@@ -213,7 +227,8 @@ impl FnScope {
 
     /// The function's span, for work the body hands off.
     pub fn parent(&self) -> Parent {
-        self.end.cx.as_ref().map_or(Parent::NONE, Parent::of)
+        let parent = self.end.cx.as_ref().map_or(Parent::NONE, Parent::of);
+        parent.with_link(self.end.usage.link())
     }
 
     /// For a function that returns a future: detaches the span from the thread and hands
@@ -268,7 +283,11 @@ impl<F: Future> Future for FnFuture<F> {
     fn poll(self: Pin<&mut Self>, task: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         let _suppressed = this.end.dropped.then(suppress);
-        let poll = in_context(this.end.cx.as_ref(), || this.inner.poll(task));
+        let usage = &this.end.usage;
+        let poll = in_context(this.end.cx.as_ref(), || {
+            let _usage = usage.enter();
+            this.inner.poll(task)
+        });
         if poll.is_ready() {
             this.end.end(false);
         }

@@ -6,7 +6,9 @@
 //! the closure that captures it — and makes the function's context current while it runs
 //! on a thread where no span is current. The function's full context (with its
 //! `fields(...)` and `Scope` attributes) is found in a registry while the function runs;
-//! afterwards the parent span's ids alone still link the work to the right trace.
+//! afterwards the parent span's ids alone still link the work to the right trace. It also
+//! carries the function's attribution (its `FnMeta` and frame), so the work's calls count
+//! toward the function's usage and roll-up.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,21 +20,31 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry::{Context, ContextGuard};
 use pin_project_lite::pin_project;
 
+use super::attribution::{Entered, Link};
 use super::sync;
 
 /// The span work was written under, by its ids; `NONE` when nothing was traced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parent {
     ids: Option<(TraceId, SpanId, TraceFlags)>,
+    link: Link,
 }
 
 impl Parent {
     /// No parent: nothing is attached.
-    pub const NONE: Parent = Parent { ids: None };
+    pub const NONE: Parent = Parent {
+        ids: None,
+        link: Link::NONE,
+    };
 
-    /// The span current on this thread, if any.
+    /// The span current on this thread, if any, and the annotated function running here.
     pub fn current() -> Parent {
-        Context::map_current(Parent::of)
+        Context::map_current(Parent::of).with_link(Link::current())
+    }
+
+    /// The same parent, carrying the attribution `link`.
+    pub(crate) fn with_link(self, link: Link) -> Parent {
+        Parent { link, ..self }
     }
 
     /// The span `cx` carries.
@@ -43,6 +55,7 @@ impl Parent {
             ids: context
                 .is_valid()
                 .then(|| (context.trace_id(), context.span_id(), context.trace_flags())),
+            link: Link::NONE,
         }
     }
 
@@ -63,8 +76,10 @@ impl Parent {
 
     /// Makes the parent's context current until the guard drops (see [`Parent::context`]).
     pub fn enter(self) -> ParentGuard {
+        let guard = self.context().map(Context::attach);
         ParentGuard {
-            _guard: self.context().map(Context::attach),
+            _usage: self.link.enter(),
+            _guard: guard,
         }
     }
 
@@ -81,6 +96,8 @@ impl Parent {
 #[derive(Debug)]
 #[must_use = "the parent's context is current only while the guard lives"]
 pub struct ParentGuard {
+    // Field order matters: the attribution (and the context it may attach) goes first.
+    _usage: Option<Entered>,
     _guard: Option<ContextGuard>,
 }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use crate::content::{CaptureMode, ContentPolicy};
 use crate::pricing::PricingTable;
 
+use super::ledger::{Ledger, UsageConfig};
 use super::metrics::MetricsSource;
 use super::sync;
 use super::tracer::TracerSource;
@@ -26,6 +27,8 @@ pub(crate) struct State {
     pub(crate) capture: CaptureMode,
     pub(crate) policy: ContentPolicy,
     pub(crate) pricing: PricingTable,
+    /// Where usage is counted and budgets watched; `None` when off.
+    pub(crate) usage: Option<Arc<Ledger>>,
 }
 
 impl State {
@@ -38,7 +41,7 @@ impl State {
 
 impl Default for State {
     /// The state before anyone configured llm-trace: the OpenTelemetry global providers,
-    /// no content, the compiled-in prices.
+    /// no content, the compiled-in prices, usage counted with no key and no budget.
     fn default() -> Self {
         State {
             tracer: TracerSource::Global,
@@ -46,6 +49,7 @@ impl Default for State {
             capture: CaptureMode::NoContent,
             policy: ContentPolicy::default(),
             pricing: PricingTable::builtin(),
+            usage: Some(Arc::new(Ledger::new(&UsageConfig::default()))),
         }
     }
 }

@@ -4,15 +4,18 @@
 
 mod async_trait;
 mod asynchronous;
+mod budgets;
 mod content;
 mod fake_provider;
 mod fidelity;
 mod live;
 mod metrics;
+mod rollup;
 mod sampled_out;
 mod stream;
 mod stream_overhead;
 mod sync;
+mod usage;
 
 /// Counts this thread's allocations, for the allocation-free promises.
 #[global_allocator]
