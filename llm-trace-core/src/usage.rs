@@ -10,8 +10,10 @@
 //! - for each usage key (e.g. `gen_ai.conversation.id`, `user.id`), the key's value in the
 //!   call's context — from `#[llm_trace(fields(...))]` or a `Scope` — ([`Usage::key`]).
 //!
-//! Memory is bounded: each breakdown keeps at most its cap of distinct values (1000 by
-//! default); calls of further values are counted in [`Breakdown::other`], and
+//! Memory is bounded by one cap (1000 by default): at most that many distinct values per
+//! usage key, and that many distinct (annotated function, model) pairs, from which the
+//! model and function breakdowns are summed. Calls of further values (pairs) are counted
+//! in [`Breakdown::other`] (for a pair, in the `other` of both breakdowns), and
 //! [`Breakdown::overflow`] says how many.
 //!
 //! Costs are exact: sums of integer 10⁻¹⁵ USD ([`UsageTotals::cost_femto_usd`]), turned into
@@ -274,7 +276,8 @@ impl Breakdown {
         &self.unset
     }
 
-    /// The most distinct values tracked.
+    /// The cap: the most distinct values tracked (for models and functions, the most
+    /// distinct function and model pairs).
     pub fn max_values(&self) -> usize {
         self.max_values
     }

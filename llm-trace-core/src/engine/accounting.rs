@@ -22,7 +22,9 @@ use crate::semconv;
 pub(crate) struct Accounting {
     ledger: Option<Arc<Ledger>>,
     attribution: Attribution,
-    keys: KeyEntries,
+    /// Boxed, and only when a usage key has a value here: a call's state moves several
+    /// times, and most calls count by no key.
+    keys: Option<Box<KeyEntries>>,
 }
 
 /// The value of `key` among the attributes a context carries.
@@ -60,10 +62,14 @@ impl Accounting {
         }
         let keys = match ledger {
             Some(ledger) if !ledger.keys().is_empty() => Context::map_current(|cx| {
-                let attributes = ContextAttributes::of(cx);
-                ledger.key_entries(|key| value_in(attributes, key))
+                let attributes = ContextAttributes::of(cx)?;
+                let entries = ledger.key_entries(|key| value_in(Some(attributes), key));
+                entries
+                    .iter()
+                    .any(Option::is_some)
+                    .then(|| Box::new(entries))
             }),
-            _ => KeyEntries::default(),
+            _ => None,
         };
         Some(Accounting {
             ledger: ledger.cloned(),
@@ -102,7 +108,8 @@ impl Accounting {
                 ledger: None,
             };
         };
-        for crossed in ledger.account(model, function, &self.keys, &call, late) {
+        let keys = self.keys.as_deref();
+        for crossed in ledger.account(model, function, keys, &call, late) {
             let alert = match crossed {
                 Crossed::Key(index, value, limit, spent) => {
                     let key = ledger.keys()[index].to_string();

@@ -25,7 +25,7 @@ use opentelemetry::{Context, ContextGuard, KeyValue};
 
 use super::context_attributes::with_attributes;
 use super::function::{Fields, FnMeta};
-use super::ledger::Contribution;
+use super::ledger::{self, Contribution};
 use super::response::saturating_i64;
 use super::state;
 use super::sync;
@@ -74,34 +74,26 @@ impl RollUp {
 
     /// The span attributes: calls and errors always; tokens and cost when a call reported
     /// them (never a silent 0); what is left out of them when not 0.
-    pub(crate) fn attributes(&self) -> Vec<KeyValue> {
+    pub(crate) fn attributes(&self) -> impl Iterator<Item = KeyValue> {
         let count = |key: &'static str, value: u64| KeyValue::new(key, saturating_i64(value));
-        let mut attributes = Vec::with_capacity(7);
-        attributes.push(count(semconv::LLM_TRACE_TOTAL_CALLS, self.calls));
-        attributes.push(count(semconv::LLM_TRACE_TOTAL_ERRORS, self.errors));
-        if self.with_usage > 0 {
-            let input = self.input_tokens;
-            attributes.push(count(semconv::LLM_TRACE_TOTAL_INPUT_TOKENS, input));
-        }
-        if self.with_output > 0 {
-            let output = self.output_tokens;
-            attributes.push(count(semconv::LLM_TRACE_TOTAL_OUTPUT_TOKENS, output));
-        }
-        if self.priced > 0 {
-            attributes.push(KeyValue::new(
-                semconv::LLM_TRACE_TOTAL_COST,
-                usd_of_units(self.cost),
-            ));
-        }
-        if self.unpriced > 0 {
-            let unpriced = self.unpriced;
-            attributes.push(count(semconv::LLM_TRACE_TOTAL_CALLS_UNPRICED, unpriced));
-        }
-        if self.without_usage > 0 {
-            let without = self.without_usage;
-            attributes.push(count(semconv::LLM_TRACE_TOTAL_CALLS_WITHOUT_USAGE, without));
-        }
-        attributes
+        let unless_zero = |key: &'static str, value: u64| (value > 0).then(|| count(key, value));
+        [
+            Some(count(semconv::LLM_TRACE_TOTAL_CALLS, self.calls)),
+            Some(count(semconv::LLM_TRACE_TOTAL_ERRORS, self.errors)),
+            (self.with_usage > 0)
+                .then(|| count(semconv::LLM_TRACE_TOTAL_INPUT_TOKENS, self.input_tokens)),
+            (self.with_output > 0)
+                .then(|| count(semconv::LLM_TRACE_TOTAL_OUTPUT_TOKENS, self.output_tokens)),
+            (self.priced > 0)
+                .then(|| KeyValue::new(semconv::LLM_TRACE_TOTAL_COST, usd_of_units(self.cost))),
+            unless_zero(semconv::LLM_TRACE_TOTAL_CALLS_UNPRICED, self.unpriced),
+            unless_zero(
+                semconv::LLM_TRACE_TOTAL_CALLS_WITHOUT_USAGE,
+                self.without_usage,
+            ),
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -362,7 +354,26 @@ impl FnUsage {
     ) -> FnUsage {
         let outer = current();
         let recording = cx.is_some_and(|cx| cx.span().is_recording());
-        let (budget, key_fields) = state::with(|state| {
+        let (budget, key_fields) = if ledger::function_settings_exist() {
+            Self::settings(meta, fields, recording)
+        } else {
+            // No recorder has function budgets or usage keys: only the attribute's budget,
+            // when the recorder counts usage at all.
+            let budget = meta.budget_usd.and_then(units_of_usd);
+            let budget = budget.filter(|_| state::with(|state| state.usage.is_some()));
+            (budget, Vec::new())
+        };
+        Self::start_with(meta, cx, outer, recording, budget, key_fields)
+    }
+
+    /// The invocation's budget and, when its span does not record, the fields holding usage
+    /// keys.
+    fn settings(
+        meta: &'static FnMeta,
+        fields: Fields<'_>,
+        recording: bool,
+    ) -> (Option<u128>, Vec<KeyValue>) {
+        state::with(|state| {
             let Some(ledger) = &state.usage else {
                 return (None, Vec::new());
             };
@@ -381,7 +392,19 @@ impl FnUsage {
                     .collect()
             };
             (budget, key_fields)
-        });
+        })
+    }
+
+    /// Starts an invocation of `meta` (see [`FnUsage::start`]), its budget and key fields
+    /// decided.
+    fn start_with(
+        meta: &'static FnMeta,
+        cx: Option<&Context>,
+        outer: Attribution,
+        recording: bool,
+        budget: Option<u128>,
+        key_fields: Vec<KeyValue>,
+    ) -> FnUsage {
         let context = (!key_fields.is_empty()).then(|| match cx {
             Some(cx) => with_attributes(cx, key_fields),
             None => Context::map_current(|current| with_attributes(current, key_fields)),

@@ -91,7 +91,8 @@ struct PendingSpan {
     name: Cow<'static, str>,
     attributes: Vec<KeyValue>,
     parent: Context,
-    content: Option<CallContent>,
+    /// Boxed: content capture is opt-in, and a call's state moves several times.
+    content: Option<Box<CallContent>>,
 }
 
 impl CallStart {
@@ -148,7 +149,9 @@ impl CallStart {
         let Phase::Pending(pending) = &mut self.phase else {
             return;
         };
-        pending.server = endpoint.and_then(|e| server_attributes(e, pending.default_port));
+        if pending.span.is_some() || pending.instruments.is_some() {
+            pending.server = endpoint.and_then(|e| server_attributes(e, pending.default_port));
+        }
         if self.timing == Timing::Now {
             if let Phase::Pending(pending) = std::mem::take(&mut self.phase) {
                 let started = pending.start();
@@ -222,7 +225,7 @@ impl Pending {
             if let Some(inherited) = ContextAttributes::of(&parent) {
                 attributes.extend(inherited.iter().cloned());
             }
-            let content = CallContent::prepare::<C>(state, args);
+            let content = CallContent::prepare::<C>(state, args).map(Box::new);
             if let Some(content) = &content {
                 attributes.extend(content.start_attributes());
             }
@@ -305,7 +308,7 @@ impl Pending {
 pub(crate) struct Started {
     state: Arc<State>,
     cx: Option<Context>,
-    content: Option<CallContent>,
+    content: Option<Box<CallContent>>,
     metrics: Option<CallMetrics>,
     operation: Operation,
     model: Cow<'static, str>,
@@ -383,7 +386,10 @@ impl Started {
             }
             _ => None,
         };
-        let cost = units.map(usd_of_units);
+        // In USD for the span and the metrics only: usage adds the exact units.
+        let cost = units
+            .filter(|_| recording || self.metrics.is_some())
+            .map(usd_of_units);
         let settled = self.settle(Contribution {
             usage: info.usage.map(|u| (u.input_tokens, u.output_tokens)),
             cost: units,
@@ -404,7 +410,7 @@ impl Started {
                 attributes.extend(late_attribute(&settled));
                 span.set_attributes(attributes);
                 if let Some(content) = self.content {
-                    content.finish(&span, output);
+                    (*content).finish(&span, output);
                 }
             }
             span.end();
@@ -439,7 +445,7 @@ impl Started {
                 span.set_attributes(late_attribute(&settled));
                 span.set_status(Status::error(C::error_description(error)));
                 if let Some(content) = self.content {
-                    content.finish(&span, &[]);
+                    (*content).finish(&span, &[]);
                 }
             }
             span.end();
@@ -461,7 +467,7 @@ impl Started {
                 span.set_attributes(extra);
                 span.set_attributes(late_attribute(&settled));
                 if let Some(content) = self.content {
-                    content.finish(&span, &[]);
+                    (*content).finish(&span, &[]);
                 }
             }
             span.end();

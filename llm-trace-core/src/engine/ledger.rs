@@ -2,11 +2,13 @@
 //! per annotated function, per value of each usage key — and the state of its window and
 //! total budgets.
 //!
-//! One entry per value, created the first time the value is seen (at most the cap of each
-//! breakdown; further values share its `other` entry), then updated under its own small
-//! lock: a traced call finds its entries in maps under one read lock, allocates nothing,
-//! and adds its numbers to each. A reset swaps the whole period under the write lock, so a
-//! call is counted in exactly one period.
+//! One entry per (annotated function, model) pair and per key value, created the first time
+//! it is seen (at most the cap of each table; further ones share its `other` entry), then
+//! updated under its own small lock: a traced call finds its entries in maps under one read
+//! lock — its pair by the function's static name (a pointer) and a short list of models —,
+//! allocates nothing, and adds its numbers to each. The per-model and per-function
+//! breakdowns are summed from the pairs when a snapshot is taken. A reset swaps the whole
+//! period under the write lock, so a call is counted in exactly one period.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -93,8 +95,10 @@ impl Contribution {
 pub(crate) struct Entry {
     /// The period the entry belongs to.
     period: u64,
-    /// The value; `None` for `other` and `unset`.
+    /// The value (the model, for a pair); `None` for `other` and `unset`.
     label: Option<Box<str>>,
+    /// The function, for a pair.
+    function: Option<&'static str>,
     state: Mutex<EntryState>,
 }
 
@@ -110,6 +114,7 @@ impl Entry {
         Arc::new(Entry {
             period,
             label,
+            function: None,
             state: Mutex::default(),
         })
     }
@@ -187,12 +192,93 @@ impl Table {
     }
 }
 
+/// The (function, model) pairs: by the function's name (its address: a static string), then
+/// a short list of its models.
+#[derive(Debug)]
+struct Pairs {
+    by_function: HashMap<usize, Vec<Arc<Entry>>, BuildHasherDefault<FxHasher>>,
+    count: usize,
+    other: Arc<Entry>,
+    cap: usize,
+}
+
+fn address(function: Option<&'static str>) -> usize {
+    function.map_or(0, |name| name.as_ptr() as usize)
+}
+
+impl Pairs {
+    fn new(period: u64, cap: usize) -> Self {
+        Pairs {
+            by_function: HashMap::default(),
+            count: 0,
+            other: Entry::new(period, None),
+            cap,
+        }
+    }
+
+    fn find(&self, function: Option<&'static str>, model: &str) -> Option<&Arc<Entry>> {
+        let found = self
+            .by_function
+            .get(&address(function))
+            .and_then(|models| models.iter().find(|e| e.label.as_deref() == Some(model)));
+        match found {
+            Some(entry) => Some(entry),
+            None if self.count >= self.cap => Some(&self.other),
+            None => None,
+        }
+    }
+
+    fn insert(&mut self, period: u64, function: Option<&'static str>, model: &str) {
+        if self.find(function, model).is_some() {
+            return;
+        }
+        self.count += 1;
+        self.by_function
+            .entry(address(function))
+            .or_default()
+            .push(Arc::new(Entry {
+                period,
+                label: Some(model.into()),
+                function,
+                state: Mutex::default(),
+            }));
+    }
+
+    /// The per-model and per-function breakdowns.
+    fn breakdowns(&self) -> (Breakdown, Breakdown) {
+        let mut models = Breakdown {
+            max_values: self.cap,
+            ..Breakdown::default()
+        };
+        let mut functions = models.clone();
+        for entry in self.by_function.values().flatten() {
+            let totals = entry.totals();
+            let model = entry.label.as_deref().unwrap_or_default();
+            models
+                .values
+                .entry(model.to_owned())
+                .or_default()
+                .merge(&totals);
+            match entry.function {
+                Some(function) => functions
+                    .values
+                    .entry(function.to_owned())
+                    .or_default()
+                    .merge(&totals),
+                None => functions.unset.merge(&totals),
+            }
+        }
+        models.other = self.other.totals();
+        functions.other = models.other.clone();
+        (models, functions)
+    }
+}
+
 /// Everything counted since the start or the last reset.
 #[derive(Debug)]
 struct Period {
     id: u64,
-    models: Table,
-    functions: Table,
+    pairs: Pairs,
     keys: Box<[Table]>,
     /// What the total budget has seen, when there is one: spent, and whether it fired.
     total: Mutex<(u128, bool)>,
@@ -202,24 +288,22 @@ impl Period {
     fn new(id: u64, keys: usize, cap: usize) -> Self {
         Period {
             id,
-            models: Table::new(id, cap),
-            functions: Table::new(id, cap),
+            pairs: Pairs::new(id, cap),
             keys: (0..keys).map(|_| Table::new(id, cap)).collect(),
             total: Mutex::new((0, false)),
         }
     }
 
     fn usage(&self, keys: &[Box<str>]) -> Usage {
-        let models = self.models.breakdown();
+        let (models, functions) = self.pairs.breakdowns();
         let mut total = models.other.clone();
         for totals in models.values.values() {
             total.merge(totals);
         }
-        total.merge(&models.unset);
         Usage {
             total,
             models,
-            functions: self.functions.breakdown(),
+            functions,
             keys: keys
                 .iter()
                 .zip(self.keys.iter())
@@ -323,6 +407,16 @@ struct Warning {
     held: AtomicU64,
 }
 
+/// Whether any ledger ever built has function budgets or usage keys: until one has, an
+/// annotated function's start skips looking for them.
+static FUNCTION_SETTINGS: AtomicBool = AtomicBool::new(false);
+
+/// Whether a function's start must look at its recorder's function budgets and usage keys.
+#[inline]
+pub(crate) fn function_settings_exist() -> bool {
+    FUNCTION_SETTINGS.load(Ordering::Relaxed)
+}
+
 /// How often a kind of budget warning may be printed.
 pub(crate) const WARNING_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -378,6 +472,9 @@ impl Ledger {
             })
             .collect();
         let max_values = config.max_values.max(1);
+        if !keys.is_empty() || !config.budgets.functions.is_empty() {
+            FUNCTION_SETTINGS.store(true, Ordering::Relaxed);
+        }
         Ledger {
             config: config.clone(),
             period: RwLock::new(Period::new(1, keys.len(), max_values)),
@@ -464,7 +561,7 @@ impl Ledger {
         &self,
         model: &str,
         function: Option<&'static str>,
-        keys: &KeyEntries,
+        keys: Option<&KeyEntries>,
         contribution: &Contribution,
         late: bool,
     ) -> Vec<Crossed> {
@@ -479,11 +576,8 @@ impl Ledger {
                 // started): insert it under the write lock, and count there.
                 let mut period = sync::write(&self.period);
                 let id = period.id;
-                period.models.find_or_insert(id, model);
-                if let Some(function) = function {
-                    period.functions.find_or_insert(id, function);
-                }
-                for key in keys.iter().flatten() {
+                period.pairs.insert(id, function, model);
+                for key in keys.into_iter().flatten().flatten() {
                     if let (true, Some(label)) = (key.entry.period != id, &key.entry.label) {
                         period.keys[key.index].find_or_insert(id, label);
                     }
@@ -492,7 +586,9 @@ impl Ledger {
                     .unwrap_or_default()
             }
         };
-        crossed.extend(self.windows(contribution));
+        if !self.windows.is_empty() {
+            crossed.extend(self.windows(contribution));
+        }
         crossed
     }
 
@@ -503,18 +599,14 @@ impl Ledger {
         period: &Period,
         model: &str,
         function: Option<&'static str>,
-        keys: &KeyEntries,
+        keys: Option<&KeyEntries>,
         contribution: &Contribution,
         late: bool,
     ) -> Option<Vec<Crossed>> {
-        let model_entry = period.models.find(model)?;
-        let function_entry = match function {
-            Some(function) => period.functions.find(function)?,
-            None => &period.functions.unset,
-        };
+        let pair = period.pairs.find(function, model)?;
         let mut key_entries: [Option<&Arc<Entry>>; MAX_KEYS] = [None; MAX_KEYS];
         for (index, slot) in key_entries.iter_mut().enumerate().take(self.keys.len()) {
-            *slot = Some(match &keys[index] {
+            *slot = Some(match keys.and_then(|keys| keys[index].as_ref()) {
                 Some(key) if key.entry.period == period.id => &key.entry,
                 Some(key) => match &key.entry.label {
                     Some(label) => period.keys[index].find(label)?,
@@ -523,8 +615,7 @@ impl Ledger {
                 None => &period.keys[index].unset,
             });
         }
-        model_entry.add(contribution, late, None);
-        function_entry.add(contribution, late, None);
+        pair.add(contribution, late, None);
         let mut crossed = Vec::new();
         for (index, entry) in key_entries.iter().enumerate() {
             let Some(entry) = entry else { continue };
