@@ -152,6 +152,9 @@ impl Accounting {
                 });
             }
         }
+        // From the narrowest budget to the widest (call, function, key, window, total),
+        // then the slow-call alert.
+        fired.sort_by_key(|fired| fired.alert.kind);
         Settled {
             late,
             fired,
