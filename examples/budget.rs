@@ -17,7 +17,7 @@
 use std::error::Error;
 use std::time::Duration;
 
-use llm_trace::{llm_trace, ExporterKind};
+use llm_trace::{ExporterKind, llm_trace};
 use llm_trace_mistral::testing::Reply;
 use mistralai_client::v1::chat::ChatMessage;
 use mistralai_client::v1::client::Client;
