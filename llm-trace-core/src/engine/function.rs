@@ -220,9 +220,10 @@ impl FnScope {
         }
     }
 
-    /// Whether a span was started, recording or dropped (else the scope does nothing).
+    /// Whether a span was started, recording or dropped, or the invocation has a frame of
+    /// its own (a budget): else the scope does nothing a returned future needs.
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some()
+        self.end.cx.is_some() || self.end.usage.has_frame()
     }
 
     /// The function's span, for work the body hands off.
