@@ -9,7 +9,8 @@
 //! - [`declare_client!`]: which client type and which of its calls are traced;
 //! - [`content`]: the message parts a provider reports for opt-in content capture;
 //! - [`semconv`]: the attribute keys; [`pricing`]: the price table and exact cost
-//!   arithmetic; [`text`]: bounding text at character boundaries.
+//!   arithmetic; [`text`]: bounding text at character boundaries;
+//! - [`usage`] and [`budget`]: what a recorder counted, and its budgets and alerts.
 //!
 //! # Out-of-tree providers
 //!
@@ -27,6 +28,7 @@
 //! under `__private` is what macros expand to: it is not public API and changes without
 //! notice.
 
+pub mod budget;
 pub mod content;
 mod diagnostics;
 mod engine;
@@ -35,6 +37,7 @@ pub mod pricing;
 pub mod provider;
 pub mod semconv;
 pub mod text;
+pub mod usage;
 
 #[doc(hidden)]
 pub use opentelemetry;

@@ -14,6 +14,7 @@
 //!   the request is sent; it should not allocate for the provider's well-known models;
 //! - the other methods only when a span records or metrics are on, after (or, for
 //!   [`TracedCall::request_attributes`] and [`TracedCall::input_content`], before) the call;
+//!   [`TracedCall::usage`] when only usage is counted (a sampled-out call);
 //! - [`TracedCall::error_description`] must be built from a fixed vocabulary and the
 //!   status code: never from a response body, which can echo prompts and credentials
 //!   (use [`crate::text::truncate`] to bound any text it keeps).
@@ -118,6 +119,13 @@ pub trait TracedCall: 'static {
 
     /// What the response says. Called only when recording.
     fn response_info(response: &Self::Response) -> ResponseInfo;
+
+    /// The response's token usage alone: called instead of [`TracedCall::response_info`]
+    /// when only usage is counted (the span does not record, metrics are off). Override it
+    /// when `response_info` allocates; it should not.
+    fn usage(response: &Self::Response) -> Option<Usage> {
+        Self::response_info(response).usage
+    }
 
     /// The low-cardinality `error.type` of an error (an HTTP status such as `429`, or
     /// [`ERROR_TYPE_OTHER`](crate::semconv::ERROR_TYPE_OTHER)).

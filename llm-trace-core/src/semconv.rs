@@ -123,3 +123,48 @@ pub const DEPLOYMENT_ENVIRONMENT: &str = "deployment.environment";
 pub const OPENINFERENCE_SPAN_KIND: &str = "openinference.span.kind";
 /// The `openinference.span.kind` of an annotated function's span.
 pub const OPENINFERENCE_SPAN_KIND_CHAIN: &str = "CHAIN";
+
+/// `llm_trace.total.calls`: on an annotated function's span, the calls made under it —
+/// in its body, in nested annotated functions, in work it handed off — that ended while it
+/// ran. The `llm_trace.total.*` keys are llm-trace's own roll-up, never `gen_ai.usage.*`:
+/// a dashboard summing `gen_ai.usage.cost` over all spans counts each call once.
+pub const LLM_TRACE_TOTAL_CALLS: &str = "llm_trace.total.calls";
+/// `llm_trace.total.errors`: of those calls, the failed ones.
+pub const LLM_TRACE_TOTAL_ERRORS: &str = "llm_trace.total.errors";
+/// `llm_trace.total.input_tokens`: their input tokens (set when one of them reported usage).
+pub const LLM_TRACE_TOTAL_INPUT_TOKENS: &str = "llm_trace.total.input_tokens";
+/// `llm_trace.total.output_tokens`: their output tokens (set when one of them reported
+/// output tokens).
+pub const LLM_TRACE_TOTAL_OUTPUT_TOKENS: &str = "llm_trace.total.output_tokens";
+/// `llm_trace.total.cost`: their cost in USD, the exact sum of their `gen_ai.usage.cost`
+/// (set when one of them was priced).
+pub const LLM_TRACE_TOTAL_COST: &str = "llm_trace.total.cost";
+/// `llm_trace.total.calls_unpriced`: calls that reported usage for a model without a
+/// price, so left out of `llm_trace.total.cost` (set when not 0).
+pub const LLM_TRACE_TOTAL_CALLS_UNPRICED: &str = "llm_trace.total.calls_unpriced";
+/// `llm_trace.total.calls_without_usage`: calls that ended without reporting usage
+/// (abandoned calls, streams without their usage chunk), so left out of the token and cost
+/// totals (set when not 0).
+pub const LLM_TRACE_TOTAL_CALLS_WITHOUT_USAGE: &str = "llm_trace.total.calls_without_usage";
+/// `llm_trace.late`: `true` on a call span that ended after an annotated function it ran
+/// under had returned (a stream consumed by the caller, work left running): its cost is not
+/// in that function's `llm_trace.total.*`, only in the functions still open and in the
+/// usage snapshot.
+pub const LLM_TRACE_LATE: &str = "llm_trace.late";
+
+/// `llm_trace.budget.exceeded`: the span event (on the nearest annotated function's span)
+/// and the counter (`{alert}`) of budgets crossed.
+pub const LLM_TRACE_BUDGET_EXCEEDED: &str = "llm_trace.budget.exceeded";
+/// `llm_trace.budget.kind`: `call`, `function`, `key`, `window`, `total` or `latency`.
+pub const LLM_TRACE_BUDGET_KIND: &str = "llm_trace.budget.kind";
+/// `llm_trace.budget.limit`: the budget crossed, USD (seconds for `latency`).
+pub const LLM_TRACE_BUDGET_LIMIT: &str = "llm_trace.budget.limit";
+/// `llm_trace.budget.value`: what crossed it, USD (seconds for `latency`).
+pub const LLM_TRACE_BUDGET_VALUE: &str = "llm_trace.budget.value";
+/// `llm_trace.budget.window`: the window of a `window` budget, seconds.
+pub const LLM_TRACE_BUDGET_WINDOW: &str = "llm_trace.budget.window";
+/// `llm_trace.budget.key`: the usage key of a `key` budget (its value is in
+/// `llm_trace.budget.key_value`).
+pub const LLM_TRACE_BUDGET_KEY: &str = "llm_trace.budget.key";
+/// `llm_trace.budget.key_value`: the key's value whose budget was crossed.
+pub const LLM_TRACE_BUDGET_KEY_VALUE: &str = "llm_trace.budget.key_value";

@@ -9,6 +9,7 @@ mod kw {
     syn::custom_keyword!(name);
     syn::custom_keyword!(fields);
     syn::custom_keyword!(err);
+    syn::custom_keyword!(budget_usd);
 }
 
 /// One `key = argument` of `fields(...)`.
@@ -68,6 +69,31 @@ pub(crate) struct Args {
     pub(crate) fields: Option<Vec<Field>>,
     /// `err`: an `Err` returned by the function marks its span ERROR.
     pub(crate) err: Option<kw::err>,
+    /// `budget_usd = 0.01`: the most one invocation's calls may cost before an alert.
+    pub(crate) budget_usd: Option<f64>,
+}
+
+/// The most a budget may be, USD (as `llm_trace::budget::Budgets` accepts).
+const MAX_BUDGET_USD: f64 = 1e9;
+
+/// The number of `budget_usd = <number>`.
+fn parse_budget(input: ParseStream<'_>) -> syn::Result<f64> {
+    let invalid = |span: Span| {
+        syn::Error::new(
+            span,
+            "expected an amount of USD: `budget_usd = 0.01` (from 0 to 1000000000)",
+        )
+    };
+    let lit: syn::Lit = input.parse().map_err(|error| invalid(error.span()))?;
+    let value = match &lit {
+        syn::Lit::Float(float) => float.base10_parse::<f64>().ok(),
+        syn::Lit::Int(int) => int.base10_parse::<f64>().ok(),
+        _ => None,
+    };
+    match value {
+        Some(value) if value.is_finite() && (0.0..=MAX_BUDGET_USD).contains(&value) => Ok(value),
+        _ => Err(invalid(lit.span())),
+    }
 }
 
 impl Parse for Args {
@@ -142,12 +168,22 @@ impl Parse for Args {
                     )
                 })?;
                 args.krate = Some(path);
+            } else if lookahead.peek(kw::budget_usd) {
+                let key: kw::budget_usd = input.parse()?;
+                if args.budget_usd.is_some() {
+                    return Err(syn::Error::new(
+                        key.span,
+                        "`budget_usd` is given more than once",
+                    ));
+                }
+                input.parse::<Token![=]>()?;
+                args.budget_usd = Some(parse_budget(input)?);
             } else if input.peek(syn::Ident) {
                 let unknown: syn::Ident = input.parse()?;
                 return Err(syn::Error::new(
                     unknown.span(),
                     format!(
-                        "unknown `llm_trace` argument `{unknown}`; expected `name`, `fields`, `err` or `crate`"
+                        "unknown `llm_trace` argument `{unknown}`; expected `name`, `fields`, `err`, `budget_usd` or `crate`"
                     ),
                 ));
             } else {

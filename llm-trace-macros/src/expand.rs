@@ -323,6 +323,13 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
 
     // A constant expression: borrowed, it is promoted to a `'static` without adding an
     // item to the user's crate (each item costs rustc a little in every rebuild).
+    let budget_usd = match args.budget_usd {
+        Some(usd) => {
+            let usd = proc_macro2::Literal::f64_suffixed(usd);
+            quote!(::core::option::Option::Some(#usd))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let meta = quote! {
         &#private::FnMeta {
             span_name: #span_name,
@@ -330,6 +337,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             file: ::core::file!(),
             line: #line,
             hands_off: #hands_off,
+            budget_usd: #budget_usd,
         }
     };
     // Names the facade's `Providers`, deprecated when no provider feature is on: the

@@ -257,6 +257,13 @@ impl TracedCall for Chat {
         }
     }
 
+    fn usage(response: &ChatResponse) -> Option<Usage> {
+        Some(Usage {
+            input_tokens: u64::from(response.usage.prompt_tokens),
+            output_tokens: Some(u64::from(response.usage.completion_tokens)),
+        })
+    }
+
     fn error_type(error: &ApiError) -> Cow<'static, str> {
         api_error_type(error)
     }
@@ -323,6 +330,13 @@ impl TracedCall for Embeddings {
                 .first()
                 .map(|item| i64::try_from(item.embedding.len()).unwrap_or(i64::MAX)),
         }
+    }
+
+    fn usage(response: &EmbeddingResponse) -> Option<Usage> {
+        Some(Usage {
+            input_tokens: u64::from(response.usage.prompt_tokens),
+            output_tokens: None,
+        })
     }
 
     fn error_type(error: &ApiError) -> Cow<'static, str> {

@@ -74,6 +74,28 @@ pub const OPENINFERENCE: &str = "LLM_TRACE_OPENINFERENCE";
 /// Where to write the usage report at shutdown: an HTML file (e.g. `usage.html`), with
 /// its numbers as JSON beside it (`usage.json`).
 pub const REPORT: &str = "LLM_TRACE_REPORT";
+/// Context keys usage is also counted by, comma-separated (at most 4), e.g.
+/// `gen_ai.conversation.id,user.id`.
+pub const USAGE_KEYS: &str = "LLM_TRACE_USAGE_KEYS";
+/// The most distinct values counted per breakdown (models, functions, each key), 1 to
+/// 1000000, default 1000; further values are counted together as `other`.
+pub const USAGE_MAX_VALUES: &str = "LLM_TRACE_USAGE_MAX_VALUES";
+/// Alert on each call costing more than this many USD.
+pub const BUDGET_CALL_USD: &str = "LLM_TRACE_BUDGET_CALL_USD";
+/// Alert when the calls of the last hour cost more than this many USD.
+pub const BUDGET_HOUR_USD: &str = "LLM_TRACE_BUDGET_HOUR_USD";
+/// Alert when the calls of the last 24 hours cost more than this many USD.
+pub const BUDGET_DAY_USD: &str = "LLM_TRACE_BUDGET_DAY_USD";
+/// Alert once when every call together costs more than this many USD.
+pub const BUDGET_TOTAL_USD: &str = "LLM_TRACE_BUDGET_TOTAL_USD";
+/// Per usage key value budgets, `key=usd,key=usd` (e.g. `gen_ai.conversation.id=0.5`).
+pub const BUDGET_KEY_USD: &str = "LLM_TRACE_BUDGET_KEY_USD";
+/// Per function invocation budgets, `module::path::function=usd,...` (override the
+/// functions' `#[llm_trace(budget_usd = ..)]`).
+pub const BUDGET_FUNCTION_USD: &str = "LLM_TRACE_BUDGET_FUNCTION_USD";
+/// Latency alert thresholds per model, milliseconds: `model=ms,...` (`*` for every other
+/// model), e.g. `mistral-large-latest=5000,*=10000`.
+pub const LATENCY_ALERT_MS: &str = "LLM_TRACE_LATENCY_ALERT_MS";
 
 /// Builder methods and the variable of the same setting.
 pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
@@ -103,6 +125,15 @@ pub(crate) const BUILDER_VARIABLES: &[(&str, &str)] = &[
     ("openlit_compat", OPENLIT_COMPAT),
     ("openinference", OPENINFERENCE),
     ("report", REPORT),
+    ("usage_key", USAGE_KEYS),
+    ("usage_max_values", USAGE_MAX_VALUES),
+    ("budget_per_call_usd", BUDGET_CALL_USD),
+    ("budget_per_hour_usd", BUDGET_HOUR_USD),
+    ("budget_per_day_usd", BUDGET_DAY_USD),
+    ("budget_total_usd", BUDGET_TOTAL_USD),
+    ("budget_per_key_usd", BUDGET_KEY_USD),
+    ("budget_per_function_usd", BUDGET_FUNCTION_USD),
+    ("latency_alert", LATENCY_ALERT_MS),
 ];
 
 /// The environment variable of the setting a builder method sets.

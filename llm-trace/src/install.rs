@@ -16,7 +16,7 @@ use llm_trace_core::content::ContentPolicy;
 use llm_trace_core::pricing::PricingTable;
 
 use crate::builder::Builder;
-use crate::error::InitError;
+use crate::error::{InitError, Origin};
 use crate::export::pipeline::LossCount;
 use crate::export::{Console, Pipeline, Undelivered};
 use crate::settings::{Environment, Settings};
@@ -269,7 +269,17 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
             .map_err(|error| InitError::pricing(origin.clone(), path, error))?;
         pricing.merge(overrides);
     }
-    let recorder = Recorder::builder()
+    let budgets = settings
+        .usage
+        .budgets(explicit.usage.callback.0.clone())
+        .map_err(|error| {
+            InitError::invalid(
+                Origin::Builder(error.setting()),
+                error.value(),
+                error.reason(),
+            )
+        })?;
+    let mut recorder = Recorder::builder()
         .capture_content(settings.capture)
         .content_policy(
             ContentPolicy::new()
@@ -278,11 +288,16 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
         )
         .pricing(pricing)
         .openlit_compat(settings.openlit_compat)
-        .openinference(settings.openinference);
+        .openinference(settings.openinference)
+        .usage_max_values(settings.usage.max_values)
+        .budgets(budgets);
+    for key in &settings.usage.keys {
+        recorder = recorder.usage_key(key.clone());
+    }
 
     if settings.disabled {
         return commit(
-            recorder.no_tracing().no_metrics().build(),
+            recorder.no_tracing().no_metrics().no_usage().build(),
             None,
             settings.longest_timeout(),
         );
@@ -321,7 +336,13 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
         Some(writer) => Arc::new(Mutex::new(writer)),
         None => crate::export::stdout_sink(),
     };
-    let pipeline = Pipeline::build(&settings, &Console { sink, colour }, env)?;
+    let usage = Arc::default();
+    let console = Console {
+        sink,
+        colour,
+        usage: Arc::clone(&usage),
+    };
+    let pipeline = Pipeline::build(&settings, &console, env)?;
     let recorder = match &pipeline.tracer_provider {
         Some(provider) => recorder.tracer_provider(provider),
         None => recorder.no_tracing(),
@@ -329,8 +350,10 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
     let recorder = match &pipeline.meter_provider {
         Some(provider) => recorder.sdk_meter_provider(provider),
         None => recorder.no_metrics(),
-    };
-    commit(recorder.build(), Some(pipeline), settings.longest_timeout())
+    }
+    .build();
+    let _ = usage.set(recorder.clone());
+    commit(recorder, Some(pipeline), settings.longest_timeout())
 }
 
 /// Installs what was built: nothing here can fail but a concurrent `init`.

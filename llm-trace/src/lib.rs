@@ -62,15 +62,40 @@
 //! optional redaction hook. `#[llm_trace(fields(...))]` and [`Scope`] add attributes such
 //! as `gen_ai.conversation.id` to a function's span and every span under it.
 //!
-//! # Cost and overhead
+//! # Cost and budgets
 //!
 //! Costs come from a compiled-in price table (see [`pricing`]); a model without a price
 //! gets no `gen_ai.usage.cost` (never a silent 0) and a one-time warning (`log`, or
-//! `tracing` with that feature). With no tracer provider installed, or under a
-//! sampled-out parent, a traced call builds no attributes, formats no strings and
-//! allocates nothing.
+//! `tracing` with that feature). Each
+//! function span carries the totals of the calls under it (`llm_trace.total.*`, see
+//! [`semconv`]), [`usage()`] says what was spent so far — per model, per function, per
+//! usage key value such as a conversation — and [`budget`]s alert when a call, a function
+//! invocation, a conversation, an hour or the whole process costs too much, or a call is
+//! too slow. Amounts are exact: integer 10⁻¹⁵ USD, turned into `f64` once.
+//!
+//! ```no_run
+//! let _telemetry = llm_trace::builder()
+//!     .usage_key("gen_ai.conversation.id")
+//!     .budget_per_hour_usd(5.0)
+//!     .on_budget_exceeded(|alert| eprintln!("{alert}"))
+//!     .init()
+//!     .expect("telemetry setup");
+//! // ... call #[llm_trace] functions ...
+//! let usage = llm_trace::usage();
+//! println!("spent: ${}", usage.total().cost_usd().unwrap_or(0.0));
+//! if llm_trace::budget_status().any_exceeded() {
+//!     // refuse further work
+//! }
+//! ```
+//!
+//! # Overhead
+//!
+//! With no tracer provider installed a traced call builds no attributes, formats no strings
+//! and allocates nothing; under a sampled-out parent it builds no span, and only counts its
+//! usage (without allocating, once its model and function have been seen).
 
 mod builder;
+mod cost;
 pub mod env;
 mod error;
 mod export;
@@ -80,12 +105,13 @@ mod report;
 mod settings;
 
 pub use builder::Builder;
+pub use cost::{budget_status, take_usage, usage};
 pub use error::{InitError, InitErrorKind, Origin};
 pub use export::console;
 pub use install::{builder, init, ShutdownReport, Telemetry};
 pub use llm_trace_core::__private::{FieldValue, InScope, Recorder, RecorderBuilder, Scope};
 pub use llm_trace_core::content::{CaptureMode, RedactionError};
-pub use llm_trace_core::{pricing, provider, semconv};
+pub use llm_trace_core::{budget, pricing, provider, semconv, usage};
 /// An attribute: a key and a value (re-exported from `opentelemetry`).
 pub use opentelemetry::KeyValue;
 pub use settings::{Compression, ExporterKind, Protocol, Sampling};
@@ -183,10 +209,16 @@ pub fn clear_meter_provider() {
 ///   mistralai-client's `ApiError`), else the error's type name. The error's text is never
 ///   recorded. The function must return a `Result` (or a future of one); for a sync
 ///   function the body then runs in a closure called once;
+/// - `budget_usd = 0.01`: alert (see [`budget`]) when one invocation's calls — nested
+///   annotated functions and handed-off work included — cost more than this many USD;
+///   `Builder::budget_per_function_usd` overrides it;
 /// - `crate = path`: where this crate is, when it is renamed in `Cargo.toml`.
 ///
 /// Built without any provider feature (nor `external-provider`), each annotated function
 /// gets a deprecation warning at its name: its calls would not be traced.
+///
+/// The span ends with the totals of the calls made under it: `llm_trace.total.calls`,
+/// `.errors`, `.input_tokens`, `.output_tokens`, `.cost` (see [`semconv`]).
 ///
 /// ```
 /// # #[cfg(feature = "mistral")] {

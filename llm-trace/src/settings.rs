@@ -13,6 +13,9 @@ use crate::error::{InitError, Origin};
 
 use crate::env;
 
+pub(crate) mod usage;
+pub(crate) use usage::{UsageExplicit, UsageSettings};
+
 /// Where spans or metrics go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -92,6 +95,7 @@ pub(crate) struct Explicit {
     pub(crate) openlit_compat: Option<bool>,
     pub(crate) openinference: Option<bool>,
     pub(crate) report: Option<PathBuf>,
+    pub(crate) usage: UsageExplicit,
 }
 
 /// Where one signal (traces or metrics) goes.
@@ -145,6 +149,8 @@ pub(crate) struct Settings {
     pub(crate) openinference: bool,
     /// The usage report's HTML file and where its name came from.
     pub(crate) report: Option<(PathBuf, Origin)>,
+    /// What usage is counted by, and the budgets.
+    pub(crate) usage: UsageSettings,
 }
 
 /// The default OTLP/HTTP endpoint when OTLP is chosen without one.
@@ -703,6 +709,7 @@ impl Settings {
                 .var(env::REPORT)?
                 .map(|raw| (PathBuf::from(raw.text.trim()), raw.origin)),
         };
+        let usage = usage::resolve(&explicit.usage, &r)?;
         Ok(Settings {
             disabled,
             service_name,
@@ -723,6 +730,7 @@ impl Settings {
             openlit_compat,
             openinference,
             report,
+            usage,
         })
     }
 

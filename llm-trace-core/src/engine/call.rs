@@ -14,13 +14,17 @@ use std::time::Instant;
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 
+use super::accounting::{Accounting, Settled};
+use super::attribution;
 use super::capture::CallContent;
 use super::context_attributes::ContextAttributes;
+use super::ledger::Contribution;
 use super::metrics::{CallMetrics, Instruments};
 use super::response::{cow_value, response_attributes};
 use super::server::server_attributes;
 use super::state::{self, State};
 use crate::content::Message;
+use crate::pricing::usd_of_units;
 use crate::provider::{Operation, Provider, ResponseInfo, TracedCall};
 use crate::semconv;
 
@@ -77,13 +81,18 @@ pub(crate) struct Pending {
     default_port: u16,
     /// Host and port of the client's endpoint, once reported.
     server: Option<(Arc<str>, u16)>,
+    /// `code.function.name` of the nearest annotated function.
+    function: Option<&'static str>,
+    /// Where the call's usage is counted.
+    accounting: Option<Accounting>,
 }
 
 struct PendingSpan {
     name: Cow<'static, str>,
     attributes: Vec<KeyValue>,
     parent: Context,
-    content: Option<CallContent>,
+    /// Boxed: content capture is opt-in, and a call's state moves several times.
+    content: Option<Box<CallContent>>,
 }
 
 impl CallStart {
@@ -106,16 +115,16 @@ impl CallStart {
         let phase = state::with(|state| {
             let span_may_record = Context::map_current(|parent| state.tracer.may_record(parent));
             let instruments = state.metrics.instruments(&state.tracer);
-            if !span_may_record && instruments.is_none() {
+            let attribution = attribution::current();
+            let function = attribution.meta.map(|meta| meta.function);
+            let accounting = Accounting::prepare(state, attribution, instruments.is_some());
+            if !span_may_record && instruments.is_none() && accounting.is_none() {
                 return Phase::Idle;
             }
-            Phase::Pending(Pending::new::<C>(
-                state,
-                args,
-                span_may_record,
-                instruments,
-                stream,
-            ))
+            let mut pending = Pending::new::<C>(state, args, span_may_record, instruments, stream);
+            pending.function = function;
+            pending.accounting = accounting;
+            Phase::Pending(pending)
         });
         CallStart {
             phase,
@@ -140,7 +149,9 @@ impl CallStart {
         let Phase::Pending(pending) = &mut self.phase else {
             return;
         };
-        pending.server = endpoint.and_then(|e| server_attributes(e, pending.default_port));
+        if pending.span.is_some() || pending.instruments.is_some() {
+            pending.server = endpoint.and_then(|e| server_attributes(e, pending.default_port));
+        }
         if self.timing == Timing::Now {
             if let Phase::Pending(pending) = std::mem::take(&mut self.phase) {
                 let started = pending.start();
@@ -214,7 +225,7 @@ impl Pending {
             if let Some(inherited) = ContextAttributes::of(&parent) {
                 attributes.extend(inherited.iter().cloned());
             }
-            let content = CallContent::prepare::<C>(state, args);
+            let content = CallContent::prepare::<C>(state, args).map(Box::new);
             if let Some(content) = &content {
                 attributes.extend(content.start_attributes());
             }
@@ -234,6 +245,8 @@ impl Pending {
             model: info.model,
             default_port: <C::Provider as Provider>::DEFAULT_PORT,
             server: None,
+            function: None,
+            accounting: None,
         }
     }
 
@@ -274,6 +287,7 @@ impl Pending {
                 self.provider,
                 self.model.clone(),
                 self.server.clone(),
+                self.function,
             )
         });
         Started {
@@ -283,6 +297,7 @@ impl Pending {
             metrics,
             operation: self.operation,
             model: self.model,
+            accounting: self.accounting,
             at: Instant::now(),
         }
     }
@@ -293,10 +308,12 @@ impl Pending {
 pub(crate) struct Started {
     state: Arc<State>,
     cx: Option<Context>,
-    content: Option<CallContent>,
+    content: Option<Box<CallContent>>,
     metrics: Option<CallMetrics>,
     operation: Operation,
     model: Cow<'static, str>,
+    /// Where the call's usage is counted.
+    accounting: Option<Accounting>,
     /// When the call started (the span's start), for durations and time to first chunk.
     pub(crate) at: Instant,
 }
@@ -308,7 +325,7 @@ impl Started {
     }
 
     /// Whether the span records (is sampled).
-    fn span_recording(&self) -> bool {
+    pub(crate) fn span_recording(&self) -> bool {
         self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
     }
 
@@ -317,9 +334,9 @@ impl Started {
         self.content.is_some()
     }
 
-    /// Whether anything (span or metrics) wants what the response says.
+    /// Whether anything (span, metrics, usage) wants what the response says.
     pub(crate) fn is_observed(&self) -> bool {
-        self.metrics.is_some() || self.span_recording()
+        self.metrics.is_some() || self.span_recording() || self.accounting.is_some()
     }
 
     /// The call's metrics, when on.
@@ -331,8 +348,14 @@ impl Started {
     pub(crate) fn finish<C: TracedCall>(self, result: &Result<C::Response, C::Error>) {
         match result {
             Ok(response) => {
-                let info = if self.is_observed() {
+                let info = if self.metrics.is_some() || self.span_recording() {
                     C::response_info(response)
+                } else if self.accounting.is_some() {
+                    // Only usage is counted: the provider reads just the token counts.
+                    ResponseInfo {
+                        usage: C::usage(response),
+                        ..ResponseInfo::default()
+                    }
                 } else {
                     ResponseInfo::default()
                 };
@@ -349,18 +372,30 @@ impl Started {
 
     /// Ends a successful call with what its response said, plus `extra` span attributes
     /// and, when content is captured, the `output` messages.
-    pub(crate) fn end_ok(self, info: ResponseInfo, extra: Vec<KeyValue>, output: &[Message]) {
+    pub(crate) fn end_ok(mut self, info: ResponseInfo, extra: Vec<KeyValue>, output: &[Message]) {
         let duration = self.at.elapsed();
         let recording = self.span_recording();
-        let cost = match info.usage {
-            Some(usage) if recording || self.metrics.is_some() => self.state.pricing.cost_usd(
-                self.operation,
-                &self.model,
-                usage.input_tokens,
-                usage.output_tokens.unwrap_or(0),
-            ),
+        let units = match info.usage {
+            Some(usage) if recording || self.metrics.is_some() || self.accounting.is_some() => {
+                self.state.pricing.cost_units(
+                    self.operation,
+                    &self.model,
+                    usage.input_tokens,
+                    usage.output_tokens.unwrap_or(0),
+                )
+            }
             _ => None,
         };
+        // In USD for the span and the metrics only: usage adds the exact units.
+        let cost = units
+            .filter(|_| recording || self.metrics.is_some())
+            .map(usd_of_units);
+        let settled = self.settle(Contribution {
+            usage: info.usage.map(|u| (u.input_tokens, u.output_tokens)),
+            cost: units,
+            latency: Some(duration),
+            ..Contribution::default()
+        });
         if let Some(metrics) = &self.metrics {
             let usage = info
                 .usage
@@ -372,18 +407,31 @@ impl Started {
             if recording {
                 let mut attributes = response_attributes(info, cost, self.state.openlit_compat);
                 attributes.extend(extra);
+                attributes.extend(late_attribute(&settled));
                 span.set_attributes(attributes);
                 if let Some(content) = self.content {
-                    content.finish(&span, output);
+                    (*content).finish(&span, output);
                 }
             }
             span.end();
         }
+        fire(settled, self.metrics.as_ref());
+    }
+
+    /// Counts the call's usage (once), if anything counts it.
+    fn settle(&mut self, call: Contribution) -> Option<Settled> {
+        let accounting = self.accounting.take()?;
+        Some(accounting.settle(&self.model, call))
     }
 
     /// Ends a failed call: status ERROR, `error.type`, plus `extra` span attributes.
-    pub(crate) fn end_err<C: TracedCall>(self, error: &C::Error, extra: Vec<KeyValue>) {
+    pub(crate) fn end_err<C: TracedCall>(mut self, error: &C::Error, extra: Vec<KeyValue>) {
         let duration = self.at.elapsed();
+        let settled = self.settle(Contribution {
+            error: true,
+            latency: Some(duration),
+            ..Contribution::default()
+        });
         let error_type = C::error_type(error);
         if let Some(metrics) = &self.metrics {
             metrics.record_end(duration, None, Some(error_type.clone()), None, None);
@@ -394,29 +442,52 @@ impl Started {
             if span.is_recording() {
                 span.set_attribute(error_type);
                 span.set_attributes(extra);
+                span.set_attributes(late_attribute(&settled));
                 span.set_status(Status::error(C::error_description(error)));
                 if let Some(content) = self.content {
-                    content.finish(&span, &[]);
+                    (*content).finish(&span, &[]);
                 }
             }
             span.end();
         }
+        fire(settled, self.metrics.as_ref());
     }
 
     /// Ends the span of a call abandoned before it finished, with `extra` attributes.
     /// Abandoned calls record no duration or token metrics.
-    pub(crate) fn cancel(self, extra: Vec<KeyValue>) {
+    pub(crate) fn cancel(mut self, extra: Vec<KeyValue>) {
+        let settled = self.settle(Contribution {
+            cancelled: true,
+            ..Contribution::default()
+        });
         if let Some(cx) = &self.cx {
             let span = cx.span();
             if span.is_recording() {
                 span.set_attribute(KeyValue::new(semconv::LLM_TRACE_CANCELLED, true));
                 span.set_attributes(extra);
+                span.set_attributes(late_attribute(&settled));
                 if let Some(content) = self.content {
-                    content.finish(&span, &[]);
+                    (*content).finish(&span, &[]);
                 }
             }
             span.end();
         }
+        fire(settled, self.metrics.as_ref());
+    }
+}
+
+/// `llm_trace.late = true` when the call ended after a function it ran under returned.
+fn late_attribute(settled: &Option<Settled>) -> Option<KeyValue> {
+    settled
+        .as_ref()
+        .filter(|settled| settled.late)
+        .map(|_| KeyValue::new(semconv::LLM_TRACE_LATE, true))
+}
+
+/// Acts on the budgets the call made fire, once its span ended.
+fn fire(settled: Option<Settled>, metrics: Option<&CallMetrics>) {
+    if let Some(settled) = settled {
+        settled.fire(metrics);
     }
 }
 

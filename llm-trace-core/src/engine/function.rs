@@ -18,6 +18,7 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{Context, ContextGuard, KeyValue};
 use pin_project_lite::pin_project;
 
+use super::attribution::{Entered, FnUsage};
 use super::context_attributes::{with_attributes, ContextAttributes};
 use super::fn_error::{ErrCheck, ErrChecked, FnError, FnResult, NoCheck, Outcome};
 use super::parent::{Parent, Registration};
@@ -49,6 +50,9 @@ pub struct FnMeta {
     /// `async move` blocks with client calls, `spawn` arguments): then the function's
     /// context is registered for them while it runs.
     pub hands_off: bool,
+    /// `#[llm_trace(budget_usd = ..)]`: the most one invocation's calls may cost, USD,
+    /// before an alert.
+    pub budget_usd: Option<f64>,
 }
 
 /// The `fields(...)` of a function: built only when its span records.
@@ -94,6 +98,7 @@ fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
         .as_ref()
         .filter(|_| meta.hands_off)
         .and_then(Registration::new);
+    let usage = FnUsage::start(meta, fields, cx.as_ref());
     FnSpan {
         end: SpanEnd {
             cx,
@@ -101,6 +106,7 @@ fn start_registered(meta: &'static FnMeta, fields: Fields<'_>) -> FnSpan {
             dropped,
             #[cfg(feature = "tracing")]
             adopted: false,
+            usage,
         },
         tracing: FnTracing::default(),
     }
@@ -160,6 +166,8 @@ struct SpanEnd {
     /// function's `tracing` span closes.
     #[cfg(feature = "tracing")]
     adopted: bool,
+    /// What the calls under the function are attributed to, and their totals.
+    usage: FnUsage,
 }
 
 impl SpanEnd {
@@ -191,13 +199,15 @@ impl SpanEnd {
 
     #[inline]
     fn end(&mut self, cancelled: bool) {
-        if self.cx.is_some() {
+        if self.cx.is_some() || self.usage.has_frame() {
             self.end_span(cancelled);
         }
     }
 
     fn end_span(&mut self, cancelled: bool) {
         drop(self.registration.take());
+        let span = self.cx.as_ref().map(|cx| cx.span());
+        self.usage.close(span.as_ref());
         if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if std::thread::panicking() {
@@ -240,6 +250,7 @@ pub struct FnScope {
     // Field order matters: the guard is dropped (context detached) after the span ended,
     // and the `tracing` span exited and closed last.
     end: SpanEnd,
+    _usage: Option<Entered>,
     _guard: Guard,
     tracing: EnteredFnTracing,
 }
@@ -257,6 +268,7 @@ impl FnScope {
         if state::quiet() {
             return FnScope {
                 end: SpanEnd::default(),
+                _usage: None,
                 _guard: Guard::None,
                 tracing: EnteredFnTracing::default(),
             };
@@ -292,22 +304,26 @@ impl FnScope {
             Some(cx) => Guard::Context(cx.clone().attach()),
             None => Guard::None,
         };
+        let usage = span.end.usage.enter();
         FnScope {
             end: span.end,
+            _usage: usage,
             _guard: guard,
             tracing,
         }
     }
 
-    /// Whether a span was started, recording or dropped, or a `tracing` span (else the
-    /// scope does nothing).
+    /// Whether a span was started, recording or dropped, a `tracing` span, or the
+    /// invocation has a frame of its own (a budget): else the scope does nothing a returned
+    /// future needs.
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some() || self.tracing.is_some()
+        self.end.cx.is_some() || self.tracing.is_some() || self.end.usage.has_frame()
     }
 
     /// The function's span, for work the body hands off.
     pub fn parent(&self) -> Parent {
-        self.end.cx.as_ref().map_or(Parent::NONE, Parent::of)
+        let parent = self.end.cx.as_ref().map_or(Parent::NONE, Parent::of);
+        parent.with_link(self.end.usage.link())
     }
 
     /// For a function that returns a future: detaches the span from the thread and hands
@@ -319,7 +335,8 @@ impl FnScope {
     /// The span, detached from the thread, for a future to carry: it runs on whatever
     /// thread polls it, and marks a dropped span itself.
     fn detach(&mut self) -> FnSpan {
-        // Detached in the order they were made current.
+        // Left in the reverse order of entering.
+        self._usage = None;
         self._guard = Guard::None;
         let tracing = std::mem::take(&mut self.tracing).exit();
         FnSpan {
@@ -420,7 +437,11 @@ impl<F: Future, C: Outcome<F::Output>> Future for FnFuture<F, C> {
         let poll = {
             let _entered = this.tracing.enter();
             let _suppressed = this.end.dropped.then(suppress);
-            in_context(this.end.cx.as_ref(), || this.inner.poll(task))
+            let usage = &this.end.usage;
+            in_context(this.end.cx.as_ref(), || {
+                let _usage = usage.enter();
+                this.inner.poll(task)
+            })
         };
         if let Poll::Ready(output) = &poll {
             this.end.check(output, this.check);

@@ -7,6 +7,10 @@
 //! | `gen_ai.client.operation.time_to_first_chunk` | `s` | streams, at the first content chunk |
 //! | `gen_ai.client.operation.time_per_output_chunk` | `s` | streams, at the end: mean time between chunks after the first |
 //! | `gen_ai.usage.cost` | `USD` | priced calls (not in the spec; buckets from $0.000001 to $10) |
+//! | `llm_trace.budget.exceeded` | `{alert}` | counter: budgets crossed, by `llm_trace.budget.kind` |
+//!
+//! Every series of a call made inside an annotated function also carries that function's
+//! `code.function.name` (static: one series per function, not per argument value).
 //!
 //! Instruments come from the meter provider the state names, else — when llm-trace uses
 //! the global tracer provider and it is a real one — from the global meter provider.
@@ -17,7 +21,7 @@ use std::hash::BuildHasherDefault;
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use opentelemetry::metrics::{BoundHistogram, Histogram, Meter, MeterProvider};
+use opentelemetry::metrics::{BoundHistogram, Counter, Histogram, Meter, MeterProvider};
 use opentelemetry::{global, KeyValue};
 
 use super::response::cow_value;
@@ -58,6 +62,7 @@ pub(crate) struct Instruments {
     time_to_first_chunk: Histogram<f64>,
     time_per_output_chunk: Histogram<f64>,
     cost: Histogram<f64>,
+    budget_exceeded: Counter<u64>,
     /// Whether the meter binds instruments to attribute sets (an SDK meter llm-trace
     /// built; other meters may not implement binding and would drop the values).
     bind: bool,
@@ -78,11 +83,13 @@ struct SeriesKey {
     server: Option<(Arc<str>, u16)>,
     response_model: Option<Cow<'static, str>>,
     error_type: Option<Cow<'static, str>>,
+    /// `code.function.name` of the nearest annotated function.
+    function: Option<&'static str>,
 }
 
 impl SeriesKey {
     fn attributes(&self) -> Vec<KeyValue> {
-        let mut attributes = Vec::with_capacity(7);
+        let mut attributes = Vec::with_capacity(8);
         attributes.push(KeyValue::new(
             semconv::GEN_AI_OPERATION_NAME,
             self.operation.as_str(),
@@ -108,6 +115,9 @@ impl SeriesKey {
                 cow_value(error_type.clone()),
             ));
         }
+        if let Some(function) = self.function {
+            attributes.push(KeyValue::new(semconv::CODE_FUNCTION_NAME, function));
+        }
         attributes
     }
 }
@@ -131,7 +141,7 @@ struct Series {
 
 /// rustc's FxHash: a few cycles per word, for a small map of short keys.
 #[derive(Default)]
-struct FxHasher(u64);
+pub(crate) struct FxHasher(u64);
 
 impl std::hash::Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -144,6 +154,10 @@ impl std::hash::Hasher for FxHasher {
 
     fn write_u64(&mut self, word: u64) {
         self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
     }
 
     fn finish(&self) -> u64 {
@@ -183,6 +197,11 @@ impl Instruments {
                 .with_unit("USD")
                 .with_description("Cost of GenAI operations, from list prices")
                 .with_boundaries(COST_BUCKETS.to_vec())
+                .build(),
+            budget_exceeded: meter
+                .u64_counter(semconv::LLM_TRACE_BUDGET_EXCEEDED)
+                .with_unit("{alert}")
+                .with_description("Budgets and latency thresholds crossed, by kind")
                 .build(),
             bind,
             series: RwLock::default(),
@@ -297,6 +316,7 @@ pub(crate) struct CallMetrics {
     provider: &'static str,
     model: Cow<'static, str>,
     server: Option<(Arc<str>, u16)>,
+    function: Option<&'static str>,
 }
 
 impl CallMetrics {
@@ -306,6 +326,7 @@ impl CallMetrics {
         provider: &'static str,
         model: Cow<'static, str>,
         server: Option<(Arc<str>, u16)>,
+        function: Option<&'static str>,
     ) -> Self {
         CallMetrics {
             instruments,
@@ -313,7 +334,15 @@ impl CallMetrics {
             provider,
             model,
             server,
+            function,
         }
+    }
+
+    /// Counts one budget crossed.
+    pub(crate) fn record_budget_exceeded(&self, kind: &'static str) {
+        self.instruments
+            .budget_exceeded
+            .add(1, &[KeyValue::new(semconv::LLM_TRACE_BUDGET_KIND, kind)]);
     }
 
     fn series(
@@ -330,6 +359,7 @@ impl CallMetrics {
             server: self.server.clone(),
             response_model,
             error_type,
+            function: self.function,
         })
     }
 

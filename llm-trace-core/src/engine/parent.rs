@@ -6,9 +6,11 @@
 //! the closure that captures it — and makes the function's context current while it runs
 //! on a thread where no span is current. The function's full context (with its
 //! `fields(...)` and `Scope` attributes) is found in a registry while the function runs;
-//! afterwards the parent span's ids alone still link the work to the right trace.
-//! With the `tracing` feature, the registered context also carries the function's
-//! `tracing` span, entered where the work runs, so its events land on the function's span.
+//! afterwards the parent span's ids alone still link the work to the right trace. It also
+//! carries the function's attribution (its `FnMeta` and frame), so the work's calls count
+//! toward the function's usage and roll-up. With the `tracing` feature, the registered
+//! context also carries the function's `tracing` span, entered where the work runs, so its
+//! events land on the function's span.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -20,6 +22,7 @@ use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, Tra
 use opentelemetry::{Context, ContextGuard};
 use pin_project_lite::pin_project;
 
+use super::attribution::{Entered, Link};
 #[cfg(feature = "tracing")]
 use super::function::HandoffSpan;
 use super::sync;
@@ -28,15 +31,24 @@ use super::sync;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Parent {
     ids: Option<(TraceId, SpanId, TraceFlags)>,
+    link: Link,
 }
 
 impl Parent {
     /// No parent: nothing is attached.
-    pub const NONE: Parent = Parent { ids: None };
+    pub const NONE: Parent = Parent {
+        ids: None,
+        link: Link::NONE,
+    };
 
-    /// The span current on this thread, if any.
+    /// The span current on this thread, if any, and the annotated function running here.
     pub fn current() -> Parent {
-        Context::map_current(Parent::of)
+        Context::map_current(Parent::of).with_link(Link::current())
+    }
+
+    /// The same parent, carrying the attribution `link`.
+    pub(crate) fn with_link(self, link: Link) -> Parent {
+        Parent { link, ..self }
     }
 
     /// The span `cx` carries.
@@ -47,6 +59,7 @@ impl Parent {
             ids: context
                 .is_valid()
                 .then(|| (context.trace_id(), context.span_id(), context.trace_flags())),
+            link: Link::NONE,
         }
     }
 
@@ -75,8 +88,10 @@ impl Parent {
             .as_ref()
             .and_then(|cx| cx.get::<HandoffSpan>())
             .map(|span| span.0.clone().entered());
+        let guard = cx.map(Context::attach);
         ParentGuard {
-            _guard: cx.map(Context::attach),
+            _usage: self.link.enter(),
+            _guard: guard,
             #[cfg(feature = "tracing")]
             _tracing: tracing,
         }
@@ -95,7 +110,9 @@ impl Parent {
 #[derive(Debug)]
 #[must_use = "the parent's context is current only while the guard lives"]
 pub struct ParentGuard {
-    // Field order matters: the context is detached before the `tracing` span is exited.
+    // Field order matters: dropped in the reverse order of entering — the attribution,
+    // then the context, then the `tracing` span.
+    _usage: Option<Entered>,
     _guard: Option<ContextGuard>,
     #[cfg(feature = "tracing")]
     _tracing: Option<tracing::span::EnteredSpan>,

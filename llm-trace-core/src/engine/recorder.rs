@@ -10,14 +10,18 @@ use opentelemetry::metrics::MeterProvider;
 use opentelemetry::trace::{Tracer, TracerProvider};
 use pin_project_lite::pin_project;
 
+use super::ledger::{Ledger, UsageConfig};
 use super::metrics::MetricsSource;
 use super::state::{self, State};
 use super::tracer::{forget_noop, TracerSource};
+use crate::budget::{BudgetStatus, Budgets};
 use crate::content::{CaptureMode, ContentPolicy};
 use crate::pricing::PricingTable;
+use crate::usage::Usage;
 
 /// Where llm-trace records: the tracer its spans come from, the meter its metrics go to,
-/// whether and how message content is captured, and the price table.
+/// whether and how message content is captured, the price table, and the usage it counts
+/// (with its budgets).
 ///
 /// `llm_trace::init()` builds one and installs it for the process. Build your own to
 /// record into providers you own — for the whole process ([`Recorder::set_global`]) or only
@@ -65,6 +69,7 @@ impl std::fmt::Debug for Recorder {
             .field("priced_models", &self.state.pricing.len())
             .field("openlit_compat", &self.state.openlit_compat)
             .field("openinference", &self.state.openinference)
+            .field("usage", &self.state.usage)
             .finish()
     }
 }
@@ -80,9 +85,7 @@ impl Default for Recorder {
 impl Recorder {
     /// A builder starting from the defaults (see [`Recorder::default`]).
     pub fn builder() -> RecorderBuilder {
-        RecorderBuilder {
-            state: State::default(),
-        }
+        RecorderBuilder::keeping(State::default())
     }
 
     /// The recorder in force on this thread: the innermost scope's, else the global one.
@@ -92,10 +95,12 @@ impl Recorder {
         }
     }
 
-    /// A builder starting from this recorder's settings.
+    /// A builder starting from this recorder's settings. The recorder it builds counts
+    /// its own usage, from zero.
     pub fn to_builder(&self) -> RecorderBuilder {
         RecorderBuilder {
-            state: State::clone(&self.state),
+            keep_usage: false,
+            ..RecorderBuilder::keeping(State::clone(&self.state))
         }
     }
 
@@ -106,15 +111,11 @@ impl Recorder {
     }
 
     /// Changes the global recorder in one step: `change` gets a builder holding the current
-    /// one's settings.
+    /// one's settings. The usage counted so far is kept, unless `change` changes what is
+    /// counted (usage keys, their cap, budgets).
     pub fn update_global(change: impl FnOnce(RecorderBuilder) -> RecorderBuilder) {
         forget_noop();
-        state::update(|current| {
-            change(RecorderBuilder {
-                state: current.clone(),
-            })
-            .state
-        });
+        state::update(|current| change(RecorderBuilder::keeping(current.clone())).into_state());
     }
 
     /// Runs `work` with this recorder in force on the current thread.
@@ -139,6 +140,41 @@ impl Recorder {
     /// The price table.
     pub fn pricing(&self) -> &PricingTable {
         &self.state.pricing
+    }
+
+    /// What this recorder counted so far: calls, errors, tokens, cost and latency, in total,
+    /// per model, per annotated function and per usage key value (see
+    /// [`usage`](crate::usage)). Empty when usage is off.
+    pub fn usage(&self) -> Usage {
+        self.state
+            .usage
+            .as_ref()
+            .map(|ledger| ledger.usage())
+            .unwrap_or_default()
+    }
+
+    /// The usage so far, and a new count from zero (a billing period): every call is in
+    /// exactly one of the two. The key and total budgets start again too; window budgets
+    /// keep their windows.
+    pub fn take_usage(&self) -> Usage {
+        self.state
+            .usage
+            .as_ref()
+            .map(|ledger| ledger.take_usage())
+            .unwrap_or_default()
+    }
+
+    /// The budgets that apply where this is called (see [`BudgetStatus`]): to refuse work
+    /// before calling rather than be alerted after.
+    pub fn budget_status(&self) -> BudgetStatus {
+        BudgetStatus {
+            budgets: self
+                .state
+                .usage
+                .as_ref()
+                .map(|ledger| super::accounting::status(ledger))
+                .unwrap_or_default(),
+        }
     }
 }
 
@@ -172,6 +208,10 @@ impl<F: Future> Future for InScope<F> {
 #[must_use = "call .build() to get the recorder"]
 pub struct RecorderBuilder {
     state: State,
+    /// What usage is counted by; `None`: usage is off.
+    usage: Option<UsageConfig>,
+    /// Whether the state's ledger (and what it counted) is kept.
+    keep_usage: bool,
 }
 
 impl std::fmt::Debug for RecorderBuilder {
@@ -181,6 +221,64 @@ impl std::fmt::Debug for RecorderBuilder {
 }
 
 impl RecorderBuilder {
+    /// A builder keeping `state`'s usage ledger unless usage settings change.
+    fn keeping(state: State) -> Self {
+        let usage = state.usage.as_ref().map(|ledger| ledger.config().clone());
+        RecorderBuilder {
+            state,
+            usage,
+            keep_usage: true,
+        }
+    }
+
+    /// The state, with the usage ledger to keep or a new one.
+    fn into_state(self) -> State {
+        let mut state = self.state;
+        state.usage = match self.usage {
+            None => None,
+            Some(_) if self.keep_usage && state.usage.is_some() => state.usage,
+            Some(config) => Some(Arc::new(Ledger::new(&config))),
+        };
+        state
+    }
+
+    fn usage_config(&mut self) -> &mut UsageConfig {
+        self.keep_usage = false;
+        self.usage.get_or_insert_with(UsageConfig::default)
+    }
+
+    /// Counts usage also by the value of `key` in each call's context (from
+    /// `#[llm_trace(fields(...))]` or a `Scope`), e.g. `gen_ai.conversation.id`: see
+    /// [`Usage::key`]. At most four keys; a key given again is counted once.
+    pub fn usage_key(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        let config = self.usage_config();
+        if !config.keys.contains(&key) {
+            config.keys.push(key);
+        }
+        self
+    }
+
+    /// The most distinct values counted per breakdown (models, functions, each key),
+    /// default 1000; calls of further values are counted together as `other`.
+    pub fn usage_max_values(mut self, values: usize) -> Self {
+        self.usage_config().max_values = values.max(1);
+        self
+    }
+
+    /// The budgets and alerts (see [`Budgets`]); their keys are counted as usage keys.
+    pub fn budgets(mut self, budgets: Budgets) -> Self {
+        self.usage_config().budgets = budgets;
+        self
+    }
+
+    /// Counts no usage and watches no budget (usage is counted by default).
+    pub fn no_usage(mut self) -> Self {
+        self.usage = None;
+        self.keep_usage = false;
+        self
+    }
+
     /// Spans come from `provider`.
     pub fn tracer_provider<P>(mut self, provider: &P) -> Self
     where
@@ -268,7 +366,7 @@ impl RecorderBuilder {
     /// The recorder.
     pub fn build(self) -> Recorder {
         Recorder {
-            state: Arc::new(self.state),
+            state: Arc::new(self.into_state()),
         }
     }
 }

@@ -14,6 +14,7 @@ use std::sync::{Arc, OnceLock, RwLock};
 use crate::content::{CaptureMode, ContentPolicy};
 use crate::pricing::PricingTable;
 
+use super::ledger::{Ledger, UsageConfig};
 use super::metrics::MetricsSource;
 use super::sync;
 use super::tracer::TracerSource;
@@ -31,6 +32,8 @@ pub(crate) struct State {
     pub(crate) openlit_compat: bool,
     /// Whether function spans get `openinference.span.kind = CHAIN`.
     pub(crate) openinference: bool,
+    /// Where usage is counted and budgets watched; `None` when off.
+    pub(crate) usage: Option<Arc<Ledger>>,
 }
 
 impl State {
@@ -45,6 +48,7 @@ impl Default for State {
     /// The state before anyone configured llm-trace: the OpenTelemetry global providers,
     /// no content, the compiled-in prices, OpenLIT compatibility keys, no OpenInference
     /// keys.
+    /// no content, the compiled-in prices, usage counted with no key and no budget.
     fn default() -> Self {
         State {
             tracer: TracerSource::Global,
@@ -54,6 +58,7 @@ impl Default for State {
             pricing: PricingTable::builtin(),
             openlit_compat: true,
             openinference: false,
+            usage: Some(Arc::new(Ledger::new(&UsageConfig::default()))),
         }
     }
 }

@@ -12,7 +12,7 @@
 //! The span starts at the first poll of the call's future (when the request is sent); a
 //! future dropped unpolled records nothing. If the call fails before a stream exists (say
 //! a 503), the span ends in ERROR at once.
-//! Per chunk, an observed stream (recording span or metrics on) does a few field reads
+//! Per chunk, an observed stream (recording span, metrics or usage on) does a few field reads
 //! and no allocation after the first chunk; an unobserved one only polls the client's
 //! stream. Memory stays O(1): chunk contents are not kept.
 //!
@@ -129,9 +129,14 @@ impl<S: TracedStreamCall> Active<S> {
                 );
             }
         }
-        let mut extra = seen.attributes(&self.started);
-        if seen.info.usage.is_none() {
-            extra.push(KeyValue::new(semconv::LLM_TRACE_USAGE_MISSING, true));
+        // The span's own attributes, only when it records (a stream may be observed for its
+        // metrics or usage alone).
+        let mut extra = Vec::new();
+        if self.started.span_recording() {
+            extra = seen.attributes(&self.started);
+            if seen.info.usage.is_none() {
+                extra.push(KeyValue::new(semconv::LLM_TRACE_USAGE_MISSING, true));
+            }
         }
         let output: Vec<Message> = match self.text {
             Some(text) => vec![Message {
@@ -161,7 +166,7 @@ impl<S: TracedStreamCall> Active<S> {
     /// What was seen before an error or a drop: no usage (it never arrived), but the
     /// response id and model, time to first chunk and chunk count.
     fn partial_attributes(&self) -> Vec<KeyValue> {
-        let Some(seen) = &self.seen else {
+        let Some(seen) = self.seen.as_ref().filter(|_| self.started.span_recording()) else {
             return Vec::new();
         };
         let mut attributes = seen.attributes(&self.started);

@@ -95,10 +95,36 @@ impl ModelPrice {
     /// assert_eq!(small.cost_usd(11, 9), 0.0000038);
     /// ```
     pub fn cost_usd(&self, input_tokens: u64, output_tokens: u64) -> f64 {
-        // One rounding only: the integer is exact below 2^53 units (9 USD), and a
-        // correctly rounded division of two exact values is the nearest f64 to the cost.
-        self.cost_units(input_tokens, output_tokens) as f64 / COST_UNITS_PER_USD
+        usd_of_units(self.cost_units(input_tokens, output_tokens))
     }
+}
+
+/// An exact cost in 10⁻¹⁵ USD (as [`ModelPrice::cost_units`] gives it, or a sum of such
+/// costs) in USD: the one rounding of llm-trace's cost arithmetic.
+///
+/// ```
+/// use llm_trace_core::pricing::usd_of_units;
+/// assert_eq!(usd_of_units(3_800_000_000 + 800_000_000), 0.0000046);
+/// ```
+pub fn usd_of_units(units: u128) -> f64 {
+    // One rounding only: the integer is exact below 2^53 units (9 USD), and a correctly
+    // rounded division of two exact values is the nearest f64 to the cost.
+    units as f64 / COST_UNITS_PER_USD
+}
+
+/// USD as an exact number of 10⁻¹⁵ USD, kept to nine decimals (nano-dollars, the precision
+/// of prices); `None` for negative, non-finite or absurd (over a billion dollars) amounts.
+///
+/// ```
+/// use llm_trace_core::pricing::units_of_usd;
+/// assert_eq!(units_of_usd(0.01), Some(10_000_000_000_000));
+/// assert_eq!(units_of_usd(-1.0), None);
+/// ```
+pub fn units_of_usd(usd: f64) -> Option<u128> {
+    if !usd.is_finite() || !(0.0..=1e9).contains(&usd) {
+        return None;
+    }
+    Some((usd * NANOS_PER_USD).round() as u128 * 1_000_000)
 }
 
 /// A table of model prices by operation and model id.
@@ -183,8 +209,30 @@ impl PricingTable {
         input_tokens: u64,
         output_tokens: u64,
     ) -> Option<f64> {
+        self.cost_units(operation, model, input_tokens, output_tokens)
+            .map(usd_of_units)
+    }
+
+    /// The exact cost of a call in 10⁻¹⁵ USD (see [`ModelPrice::cost_units`]), or `None` —
+    /// with a one-time warning per model, process wide — when the model is not priced.
+    ///
+    /// ```
+    /// use llm_trace_core::pricing::{usd_of_units, PricingTable};
+    /// use llm_trace_core::provider::Operation;
+    /// let table = PricingTable::builtin();
+    /// let units = table.cost_units(Operation::Chat, "mistral-small-latest", 11, 9).unwrap();
+    /// assert_eq!(units, 3_800_000_000);
+    /// assert_eq!(usd_of_units(units), 0.0000038);
+    /// ```
+    pub fn cost_units(
+        &self,
+        operation: Operation,
+        model: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> Option<u128> {
         match self.get(operation, model) {
-            Some(price) => Some(price.cost_usd(input_tokens, output_tokens)),
+            Some(price) => Some(price.cost_units(input_tokens, output_tokens)),
             None => {
                 warn_unknown_model(operation, model);
                 None

@@ -1,11 +1,12 @@
 //! A span exporter for people: each finished trace printed as an indented tree, one line
-//! per span, with duration, model, tokens, cost and error.
+//! per span, with duration, model, tokens, cost and error; function lines show the totals
+//! of the calls under them (`llm_trace.total.*`).
 //!
 //! ```text
-//! ask  612.4 ms
+//! ask  612.4 ms  2 calls  tokens 20 in / 9 out  cost $0.0000047
 //!   chat mistral-small-latest  401.2 ms  tokens 11 in / 9 out  cost $0.0000038
 //!   embeddings mistral-embed  98.0 ms  tokens 9 in  cost $0.0000009
-//! stream_answer  658.2 ms
+//! stream_answer  658.2 ms  1 call  tokens 11 in / 15 out  cost $0.0000056
 //!   chat mistral-small-latest  658.1 ms  first chunk 41.3 ms  15 chunks  tokens 11 in / 15 out  cost $0.0000056
 //! ```
 //!
@@ -211,6 +212,7 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize, style: &Style) {
     if let Some(Value::I64(chunks)) = attribute(span, semconv::LLM_TRACE_STREAM_CHUNKS) {
         let _ = write!(out, "  {chunks} chunks");
     }
+    render_totals(out, span, style);
     let input = attribute(span, semconv::GEN_AI_USAGE_INPUT_TOKENS);
     let output = attribute(span, semconv::GEN_AI_USAGE_OUTPUT_TOKENS);
     match (input, output) {
@@ -241,5 +243,46 @@ fn render_line(out: &mut String, span: &SpanData, depth: usize, style: &Style) {
     if let Some(Value::Bool(true)) = attribute(span, semconv::LLM_TRACE_CANCELLED) {
         let _ = write!(out, "  cancelled");
     }
+    if let Some(Value::Bool(true)) = attribute(span, semconv::LLM_TRACE_LATE) {
+        let _ = write!(out, "  after its function returned");
+    }
     out.push('\n');
+}
+
+/// A function span's roll-up: `3 calls (1 failed)  tokens 19 in / 9 out  cost $0.0000046`,
+/// and what the totals leave out. Nothing for a function without calls.
+fn render_totals(out: &mut String, span: &SpanData, style: &Style) {
+    let count = |key: &str| match attribute(span, key) {
+        Some(Value::I64(count)) => Some(*count),
+        _ => None,
+    };
+    let Some(calls) = count(semconv::LLM_TRACE_TOTAL_CALLS).filter(|calls| *calls > 0) else {
+        return;
+    };
+    let noun = if calls == 1 { "call" } else { "calls" };
+    let _ = write!(out, "  {calls} {noun}");
+    if let Some(errors) = count(semconv::LLM_TRACE_TOTAL_ERRORS).filter(|e| *e > 0) {
+        let _ = write!(out, " ({errors} failed)");
+    }
+    match (
+        count(semconv::LLM_TRACE_TOTAL_INPUT_TOKENS),
+        count(semconv::LLM_TRACE_TOTAL_OUTPUT_TOKENS),
+    ) {
+        (Some(input), Some(output)) => {
+            let _ = write!(out, "  tokens {input} in / {output} out");
+        }
+        (Some(input), None) => {
+            let _ = write!(out, "  tokens {input} in");
+        }
+        _ => {}
+    }
+    if let Some(Value::F64(cost)) = attribute(span, semconv::LLM_TRACE_TOTAL_COST) {
+        let _ = write!(out, "  {}", style.paint("32", &format!("cost ${cost}")));
+    }
+    if let Some(unpriced) = count(semconv::LLM_TRACE_TOTAL_CALLS_UNPRICED) {
+        let _ = write!(out, "  {unpriced} unpriced");
+    }
+    if let Some(without) = count(semconv::LLM_TRACE_TOTAL_CALLS_WITHOUT_USAGE) {
+        let _ = write!(out, "  {without} without usage");
+    }
 }

@@ -1,16 +1,20 @@
 //! Metrics for people: a per-model summary printed once, at shutdown, instead of raw
-//! data points.
+//! data points; then the grand total and the functions that cost the most, from the
+//! recorder's exact usage count.
 //!
 //! ```text
 //! llm-trace metrics summary
 //!   chat mistral-small-latest: 2 calls (1 failed), mean 412.3 ms, tokens 11 in / 9 out, cost $0.0000038
 //!   embeddings mistral-embed: 1 call, mean 41.6 ms, tokens 8 in, cost $0.0000008
+//!   total: 3 calls (1 failed), tokens 19 in / 9 out, cost $0.0000046
+//!   top functions by cost:
+//!     app::answer: 3 calls (1 failed), cost $0.0000046
 //! ```
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use opentelemetry::{KeyValue, Value};
@@ -19,7 +23,8 @@ use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMe
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
 use opentelemetry_sdk::metrics::Temporality;
 
-use llm_trace_core::__private::lock;
+use llm_trace_core::__private::{lock, Recorder};
+use llm_trace_core::usage::{Usage, UsageTotals};
 
 use llm_trace_core::semconv::{
     self, GEN_AI_CLIENT_OPERATION_DURATION as OPERATION_DURATION,
@@ -39,10 +44,17 @@ struct Totals {
 
 type Summary = BTreeMap<(String, String), Totals>;
 
+/// The recorder whose usage the summary ends with, set once it is built.
+pub(crate) type UsageSource = Arc<OnceLock<Recorder>>;
+
+/// How many functions the summary lists.
+const TOP_FUNCTIONS: usize = 5;
+
 /// Keeps the latest cumulative metrics and prints their summary at shutdown.
 pub(crate) struct ConsoleMetricsExporter {
     sink: Arc<Mutex<dyn Write + Send>>,
     summary: Mutex<Summary>,
+    usage: UsageSource,
 }
 
 impl std::fmt::Debug for ConsoleMetricsExporter {
@@ -52,10 +64,11 @@ impl std::fmt::Debug for ConsoleMetricsExporter {
 }
 
 impl ConsoleMetricsExporter {
-    pub(crate) fn new(sink: Arc<Mutex<dyn Write + Send>>) -> Self {
+    pub(crate) fn new(sink: Arc<Mutex<dyn Write + Send>>, usage: UsageSource) -> Self {
         ConsoleMetricsExporter {
             sink,
             summary: Mutex::default(),
+            usage,
         }
     }
 }
@@ -149,6 +162,56 @@ fn render(summary: &Summary) -> String {
     out
 }
 
+/// `3 calls (1 failed), tokens 19 in / 9 out, cost $0.0000046` and what it leaves out.
+fn render_usage_totals(out: &mut String, totals: &UsageTotals, tokens: bool) {
+    let calls = if totals.calls() == 1 { "call" } else { "calls" };
+    let _ = write!(out, "{} {calls}", totals.calls());
+    if totals.errors() > 0 {
+        let _ = write!(out, " ({} failed)", totals.errors());
+    }
+    if tokens {
+        match (totals.input_tokens(), totals.output_tokens()) {
+            (0, 0) => {}
+            (input, 0) => {
+                let _ = write!(out, ", tokens {input} in");
+            }
+            (input, output) => {
+                let _ = write!(out, ", tokens {input} in / {output} out");
+            }
+        }
+    }
+    if let Some(cost) = totals.cost_usd() {
+        let _ = write!(out, ", cost ${}", Value::F64(cost));
+    }
+    if totals.unpriced_calls() > 0 {
+        let _ = write!(out, ", {} unpriced", totals.unpriced_calls());
+    }
+    if totals.calls_without_usage() > 0 {
+        let _ = write!(out, ", {} without usage", totals.calls_without_usage());
+    }
+}
+
+/// The grand total and the most expensive functions.
+fn render_usage(usage: &Usage) -> String {
+    let mut out = String::new();
+    if usage.total().calls() == 0 {
+        return out;
+    }
+    out.push_str("  total: ");
+    render_usage_totals(&mut out, usage.total(), true);
+    out.push('\n');
+    let top = usage.functions().top_by_cost(TOP_FUNCTIONS);
+    if !top.is_empty() {
+        out.push_str("  top functions by cost:\n");
+        for (function, totals) in top {
+            let _ = write!(out, "    {function}: ");
+            render_usage_totals(&mut out, totals, false);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 impl PushMetricExporter for ConsoleMetricsExporter {
     async fn export(&self, metrics: &ResourceMetrics) -> OTelSdkResult {
         let summary = summarize(metrics);
@@ -161,8 +224,11 @@ impl PushMetricExporter for ConsoleMetricsExporter {
     }
 
     fn shutdown_with_timeout(&self, _timeout: Duration) -> OTelSdkResult {
-        let summary = render(&lock(&self.summary));
+        let mut summary = render(&lock(&self.summary));
         if !summary.is_empty() {
+            if let Some(recorder) = self.usage.get() {
+                summary.push_str(&render_usage(&recorder.usage()));
+            }
             let mut sink = lock(&self.sink);
             let _ = sink.write_all(summary.as_bytes());
             let _ = sink.flush();

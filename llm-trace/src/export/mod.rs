@@ -34,10 +34,12 @@ use crate::report::{NoExport, Report};
 use crate::settings::{Environment, ExporterKind, OtlpTarget, Protocol, Sampling, Settings};
 use llm_trace_core::semconv;
 
-/// Where console output goes, and whether it is coloured.
+/// Where console output goes, whether it is coloured, and the recorder whose usage the
+/// metrics summary ends with.
 pub(crate) struct Console {
     pub(crate) sink: Sink,
     pub(crate) colour: bool,
+    pub(crate) usage: console_metrics::UsageSource,
 }
 
 /// The providers of one `init`, and the export thread feeding its collector; built, not
@@ -114,7 +116,10 @@ impl Pipeline {
         let console_metrics = match (&metrics, settings.metrics.exporter) {
             (Some((_, reader)), ExporterKind::Console) => Some(Mutex::new(MetricSink {
                 reader: Arc::clone(reader),
-                exporter: ConsoleMetricsExporter::new(Arc::clone(&console.sink)),
+                exporter: ConsoleMetricsExporter::new(
+                    Arc::clone(&console.sink),
+                    Arc::clone(&console.usage),
+                ),
             })),
             _ => None,
         };

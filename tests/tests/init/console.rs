@@ -54,13 +54,16 @@ fn console_output_for_people() {
 
     assert_eq!(
         normalize_durations(&output.text()),
-        "snapshot  N ms\n\
+        "snapshot  N ms  3 calls (1 failed)  tokens 19 in / 9 out  cost $0.0000046\n\
          \x20 chat mistral-small-latest  N ms  tokens 11 in / 9 out  cost $0.0000038\n\
          \x20 embeddings mistral-embed  N ms  tokens 8 in  cost $0.0000008\n\
          \x20 chat mistral-small-latest  N ms  ERROR 429 (Mistral API answered HTTP 429)\n\
          llm-trace metrics summary\n\
          \x20 chat mistral-small-latest: 2 calls (1 failed), mean N ms, tokens 11 in / 9 out, cost $0.0000038\n\
-         \x20 embeddings mistral-embed: 1 call, mean N ms, tokens 8 in, cost $0.0000008\n"
+         \x20 embeddings mistral-embed: 1 call, mean N ms, tokens 8 in, cost $0.0000008\n\
+         \x20 total: 3 calls (1 failed), tokens 19 in / 9 out, cost $0.0000046\n\
+         \x20 top functions by cost:\n\
+         \x20   init::console::three_calls: 3 calls (1 failed), cost $0.0000046\n"
     );
 }
 

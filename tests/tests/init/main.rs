@@ -2,6 +2,7 @@
 //! (`llm_trace_tests::exclusive`).
 
 mod app_provider;
+mod budgets;
 mod collector_down;
 mod console;
 mod grpc;

@@ -47,6 +47,8 @@ fn code_attributes(span: &SpanData) -> Vec<String> {
 }
 
 /// The function span's attributes other than its code location.
+/// The attributes of `span` but its `code.*` and its roll-up (`llm_trace.total.*`, which
+/// `recorded::rollup` checks).
 fn non_code_attributes(
     span: &SpanData,
 ) -> std::collections::BTreeMap<String, opentelemetry::Value> {
@@ -54,6 +56,7 @@ fn non_code_attributes(
     for key in code_attributes(span) {
         found.remove(&key);
     }
+    found.retain(|key, _| !key.starts_with("llm_trace.total."));
     found
 }
 
@@ -91,6 +94,16 @@ fn a_sync_function_returning_an_api_error_gets_the_calls_error_type() {
         attrs! { "error.type" => "429" }
     );
     assert_eq!(code_attributes(function).len(), 3);
+    // The failed call is in the function's roll-up, as an error.
+    let totals = attributes(function);
+    assert_eq!(
+        totals["llm_trace.total.calls"],
+        opentelemetry::Value::I64(1)
+    );
+    assert_eq!(
+        totals["llm_trace.total.errors"],
+        opentelemetry::Value::I64(1)
+    );
     assert_eq!(chat.status, Status::error("Mistral API answered HTTP 429"));
     assert_nothing_mentions_the_body(&spans);
 }

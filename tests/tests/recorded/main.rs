@@ -4,6 +4,7 @@
 
 mod async_trait;
 mod asynchronous;
+mod budgets;
 mod compat;
 mod content;
 mod err;
@@ -11,10 +12,12 @@ mod fake_provider;
 mod fidelity;
 mod live;
 mod metrics;
+mod rollup;
 mod sampled_out;
 mod stream;
 mod stream_overhead;
 mod sync;
+mod usage;
 
 /// Counts this thread's allocations, for the allocation-free promises.
 #[global_allocator]

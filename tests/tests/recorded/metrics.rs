@@ -128,13 +128,19 @@ async fn genai_metrics_have_spec_names_buckets_and_attributes() {
     meters.force_flush().unwrap();
     let exported = exporter.get_finished_metrics().unwrap();
 
+    // Each series carries the annotated function the call was made in.
     let base = |model: &str| {
+        let function = match model {
+            "mistral-small-latest" => "recorded::metrics::ask",
+            _ => "recorded::metrics::stream",
+        };
         attrs! {
             "gen_ai.operation.name" => "chat",
             "gen_ai.provider.name" => "mistral_ai",
             "gen_ai.request.model" => model.to_owned(),
             "server.address" => "127.0.0.1",
             "server.port" => port,
+            "code.function.name" => function,
         }
     };
     let with = |mut map: BTreeMap<String, Value>, key: &str, value: Value| {

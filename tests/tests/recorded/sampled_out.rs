@@ -194,17 +194,32 @@ fn calls_under_a_sampled_out_span_allocate_nothing() {
     // This test's sampled-out provider, on this thread only.
     let recorder = Recorder::builder().tracer_provider(&provider).build();
     let client = FakeClient::new();
-
-    let (allocated, response) = recorder.in_scope(|| measured(&client));
-    assert_eq!(allocated, 0);
-    assert_eq!(response.output_tokens, 9);
-
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+
+    // Usage is still counted when spans are sampled out: the first call of a model in a
+    // function makes the recorder's entries for them (once), no later call allocates.
+    let (first, _) = recorder.in_scope(|| measured(&client));
+    let (allocated, response) = recorder.in_scope(|| measured(&client));
+    assert_eq!(allocated, 0, "the first call allocated {first} times");
+    assert_eq!(response.output_tokens, 9);
+
+    runtime.block_on(recorder.scope(measured_async(&client)));
     let (allocated, response) = runtime.block_on(recorder.scope(measured_async(&client)));
     assert_eq!(allocated, 0);
     assert_eq!(response.output_tokens, 9);
+    assert_eq!(recorder.usage().total().calls(), 4);
+
+    // Without usage counting, not even the first call allocates.
+    let untallied = Recorder::builder()
+        .tracer_provider(&provider)
+        .no_usage()
+        .build();
+    let (allocated, _) = untallied.in_scope(|| measured(&client));
+    assert_eq!(allocated, 0);
+    let (allocated, _) = runtime.block_on(untallied.scope(measured_async(&client)));
+    assert_eq!(allocated, 0);
 
     assert!(exporter.get_finished_spans().unwrap().is_empty());
 }

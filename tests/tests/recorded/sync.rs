@@ -95,7 +95,22 @@ fn chat_span_has_exact_genai_attributes_and_cost() {
         .unwrap() as i64
         + 1;
     assert_eq!(function_attributes["code.line.number"], line.into());
-    assert_eq!(function_attributes.len(), 3);
+    // The roll-up of its one call, under llm-trace's own keys (never gen_ai.usage.*).
+    assert_eq!(function_attributes["llm_trace.total.calls"], 1_i64.into());
+    assert_eq!(function_attributes["llm_trace.total.errors"], 0_i64.into());
+    assert_eq!(
+        function_attributes["llm_trace.total.input_tokens"],
+        11_i64.into()
+    );
+    assert_eq!(
+        function_attributes["llm_trace.total.output_tokens"],
+        9_i64.into()
+    );
+    assert_eq!(
+        function_attributes["llm_trace.total.cost"],
+        0.0000038.into()
+    );
+    assert_eq!(function_attributes.len(), 8);
 }
 
 #[test]

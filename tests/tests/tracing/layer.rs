@@ -95,6 +95,12 @@ fn sync_function_is_one_span_carrying_its_events() {
             "target" => "tracing::layer",
             "thread.name" => "layer::sync_function_is_one_span_carrying_its_events",
             "gen_ai.conversation.id" => "c-1",
+            // The roll-up of its one call (the fake model has no price).
+            "llm_trace.total.calls" => 1_i64,
+            "llm_trace.total.errors" => 0_i64,
+            "llm_trace.total.input_tokens" => 1_i64,
+            "llm_trace.total.output_tokens" => 9_i64,
+            "llm_trace.total.calls_unpriced" => 1_i64,
         }
     );
     let events: Vec<_> = function.events.iter().collect();

@@ -75,6 +75,11 @@ fn events_land_in_the_functions_tracing_span_and_llm_trace_exports_its_own() {
             "code.line.number" => i64::from(SUMMARISE_LINE),
             "gen_ai.conversation.id" => "c-9",
             "turn" => 3_i64,
+            "llm_trace.total.calls" => 1_i64,
+            "llm_trace.total.errors" => 0_i64,
+            "llm_trace.total.input_tokens" => 1_i64,
+            "llm_trace.total.output_tokens" => 9_i64,
+            "llm_trace.total.calls_unpriced" => 1_i64,
         }
     );
     assert!(function.events.is_empty());

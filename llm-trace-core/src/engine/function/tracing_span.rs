@@ -77,6 +77,7 @@ mod enabled {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
     use super::super::{start_context, Fields, FnMeta, FnSpan, SpanEnd};
+    use crate::engine::attribution::FnUsage;
     use crate::engine::context_attributes::{with_attributes, ContextAttributes};
     use crate::engine::parent::Registration;
     use crate::engine::state;
@@ -202,10 +203,11 @@ mod enabled {
             }
             Context::map_current(|parent| adopt(meta, &values, layer_cx, parent))
         });
+        let fields = || values.iter().cloned().map(Some).collect();
         let (cx, dropped, adopted) = match start {
             Start::Adopted { cx, dropped } => (Some(cx), dropped, true),
             Start::Own => {
-                let own = start_context(meta, &|| values.iter().cloned().map(Some).collect());
+                let own = start_context(meta, &fields);
                 match own {
                     SpanStart::Recording(cx) => (Some(cx), false, false),
                     SpanStart::Dropped(cx) => (Some(cx), true, false),
@@ -218,11 +220,13 @@ mod enabled {
             // Work handed off enters the `tracing` span too, while the function runs.
             Registration::new(&cx.with_value(HandoffSpan(span.clone())))
         });
+        let usage = FnUsage::start(meta, &fields, cx.as_ref());
         SpanEnd {
             cx,
             registration,
             dropped,
             adopted,
+            usage,
         }
     }
 
