@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What #[llm_trace] costs at compile time: a crate of N functions (default 200), each
 # calling mistralai-client's `chat` once, rebuilt in debug mode with and without the
-# attribute. Prints the median of RUNS (default 3) whole-crate rebuilds of each.
+# attribute. Prints the median of RUNS (default 3) whole-crate rebuilds of each, in wall
+# time and in CPU time (user + sys, which other load on the machine disturbs less).
 #
 #   scripts/compile_time.sh [path-to-an-llm-trace-checkout]
 #
@@ -49,13 +50,10 @@ EOF
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-rebuild() { # dir: seconds for one whole-crate rebuild
+rebuild() { # dir: "wall cpu" seconds for one whole-crate rebuild (cpu = user + sys of cargo and rustc)
     touch "$1/src/lib.rs"
-    local start end
-    start=$(date +%s.%N)
-    (cd "$1" && cargo build -q -j 2)
-    end=$(date +%s.%N)
-    echo "$end - $start" | bc
+    local TIMEFORMAT="%R %U %S"
+    { time (cd "$1" && cargo build -q -j 2) ; } 2>&1 | awk '{ printf "%s %.3f\n", $1, $2 + $3 }'
 }
 
 plain=$(generate plain "")
@@ -64,10 +62,18 @@ traced=$(generate traced "#[llm_trace::llm_trace]")
 (cd "$traced" && cargo build -q -j 2 2>/dev/null)
 # Interleaved, so a machine getting busier or quieter affects both sides alike.
 : > "$work/times"
+# Each line: plain wall, plain cpu, traced wall, traced cpu.
 for _ in $(seq "$runs"); do
     echo "$(rebuild "$plain") $(rebuild "$traced")" >> "$work/times"
 done
-p=$(cut -d' ' -f1 "$work/times" | median)
-t=$(cut -d' ' -f2 "$work/times" | median)
-r=$(awk '{ printf "%.3f\n", $2 / $1 }' "$work/times" | median)
-echo "$n functions, debug rebuild (median of $runs interleaved): plain ${p}s, #[llm_trace] ${t}s, ratio of medians $(echo "scale=2; $t / $p" | bc), median ratio $r"
+report() { # label, plain column, traced column
+    local p t r
+    p=$(cut -d' ' -f"$2" "$work/times" | median)
+    t=$(cut -d' ' -f"$3" "$work/times" | median)
+    r=$(awk -v a="$2" -v b="$3" '{ printf "%.3f\n", $b / $a }' "$work/times" | median)
+    echo "  $1: plain ${p}s, #[llm_trace] ${t}s, ratio of medians $(echo "scale=2; $t / $p" | bc), median ratio $r"
+}
+echo "$n functions, debug rebuild, median of $runs interleaved runs:"
+report "wall time" 1 3
+# CPU time is what a busy machine disturbs least: compare it when other work is running.
+report "cpu time (user + sys)" 2 4
