@@ -66,7 +66,7 @@ pub mod __private {
     };
     pub use crate::engine::probe::{
         probe, AnyReceiver, Asynchronous, Blocking, Kind, KnownClient, KnownReceiver, NotAClient,
-        Probe, Receiver, Streamed, UnknownReceiver, Untraced, UntracedCall,
+        Probe, Receiver, Streamed, Types, UnknownReceiver, Untraced, UntracedCall,
     };
     pub use crate::engine::recorder::{InScope, Recorder, RecorderBuilder};
     pub use crate::engine::server::server_address;

@@ -71,7 +71,7 @@
 ///         (&&&&&Receiver(&client)).__llm_trace_receiver().begin(start),
 ///         client.chat(m, p, o),
 ///     )) {
-///         p => (&p).__llm_trace_kind().call(p, ("echo-1", "hi".to_string(), None)),
+///         p => (&&&&p.types).__llm_trace_kind().call(p, ("echo-1", "hi".to_string(), None)),
 ///     };
 ///     assert_eq!(answer.ok().as_deref(), Some("echo-1: hi"));
 /// }
@@ -90,39 +90,32 @@ macro_rules! declare_client {
         $( $crate::__declare_kind! { $flavour $client, $call } )*
         $(#[$meta])*
         $vis mod $kinds {
-            pub use super::{
-                __LlmTraceAsyncKind as _, __LlmTraceReceiver0 as _, __LlmTraceReceiver1 as _,
-                __LlmTraceReceiver2 as _, __LlmTraceReceiver3 as _, __LlmTraceStreamKind as _,
-                __LlmTraceSyncKind as _,
-            };
+            pub use super::{__LlmTraceKind as _, __LlmTraceReceiver as _};
         }
     };
 }
 
-/// The receiver traits of [`declare_client!`]: the client through zero to three `Deref`s,
+/// The receiver trait of [`declare_client!`]: the client through zero to three `Deref`s,
 /// at decreasing autoref levels above the fallback.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __declare_receiver {
     ($client:ty, |$c:ident| $endpoint:expr) => {
         #[doc(hidden)]
-        pub trait __LlmTraceReceiver0 {
+        pub trait __LlmTraceReceiver {
             /// The client and its endpoint.
             fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
         }
-        impl __LlmTraceReceiver0 for &&&&$crate::__private::Receiver<'_, $client> {
+        // One trait, one impl per depth: the impls' `Self` types differ in their number
+        // of references, so method resolution tries them in order of depth.
+        impl __LlmTraceReceiver for &&&&$crate::__private::Receiver<'_, $client> {
             #[inline(always)]
             fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client> {
                 let $c: &$client = self.0;
                 $crate::__private::KnownReceiver::new($endpoint)
             }
         }
-        #[doc(hidden)]
-        pub trait __LlmTraceReceiver1 {
-            /// The client and its endpoint.
-            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
-        }
-        impl<T> __LlmTraceReceiver1 for &&&$crate::__private::Receiver<'_, T>
+        impl<T> __LlmTraceReceiver for &&&$crate::__private::Receiver<'_, T>
         where
             T: ?Sized + ::core::ops::Deref<Target = $client>,
         {
@@ -132,12 +125,7 @@ macro_rules! __declare_receiver {
                 $crate::__private::KnownReceiver::new($endpoint)
             }
         }
-        #[doc(hidden)]
-        pub trait __LlmTraceReceiver2 {
-            /// The client and its endpoint.
-            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
-        }
-        impl<T> __LlmTraceReceiver2 for &&$crate::__private::Receiver<'_, T>
+        impl<T> __LlmTraceReceiver for &&$crate::__private::Receiver<'_, T>
         where
             T: ?Sized + ::core::ops::Deref,
             T::Target: ::core::ops::Deref<Target = $client>,
@@ -148,12 +136,7 @@ macro_rules! __declare_receiver {
                 $crate::__private::KnownReceiver::new($endpoint)
             }
         }
-        #[doc(hidden)]
-        pub trait __LlmTraceReceiver3 {
-            /// The client and its endpoint.
-            fn __llm_trace_receiver(&self) -> $crate::__private::KnownReceiver<'_, $client>;
-        }
-        impl<T> __LlmTraceReceiver3 for &$crate::__private::Receiver<'_, T>
+        impl<T> __LlmTraceReceiver for &$crate::__private::Receiver<'_, T>
         where
             T: ?Sized + ::core::ops::Deref,
             T::Target: ::core::ops::Deref,
@@ -168,18 +151,16 @@ macro_rules! __declare_receiver {
     };
 }
 
-/// The three kind traits of [`declare_client!`], one per flavour.
+/// The kind trait of [`declare_client!`]: one for every flavour, its impls at different
+/// depths of references (`&&&Types` sync, `&&Types` async, `&Types` stream), so they never
+/// overlap and method resolution finds the one that applies before the fallback on
+/// `Types` itself. One trait keeps the generated code's imports short.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __declare_kind_traits {
     () => {
-        $crate::__declare_kind_traits! { @trait __LlmTraceSyncKind }
-        $crate::__declare_kind_traits! { @trait __LlmTraceAsyncKind }
-        $crate::__declare_kind_traits! { @trait __LlmTraceStreamKind }
-    };
-    (@trait $name:ident) => {
         #[doc(hidden)]
-        pub trait $name {
+        pub trait __LlmTraceKind {
             /// The call's kind.
             type Kind;
             /// The call's kind.
@@ -206,10 +187,9 @@ macro_rules! __declare_kind {
         }
     };
     (sync $client:ty, $call:ty) => {
-        impl<F> __LlmTraceSyncKind
-            for $crate::__private::Probe<
+        impl __LlmTraceKind
+            for &&&$crate::__private::Types<
                 <$call as $crate::provider::TracedCall>::Args,
-                F,
                 $crate::__private::KnownClient<$client>,
                 ::core::result::Result<
                     <$call as $crate::provider::TracedCall>::Response,
@@ -221,10 +201,9 @@ macro_rules! __declare_kind {
         }
     };
     (async $client:ty, $call:ty) => {
-        impl<F, Fut> __LlmTraceAsyncKind
-            for $crate::__private::Probe<
+        impl<Fut> __LlmTraceKind
+            for &&$crate::__private::Types<
                 <$call as $crate::provider::TracedCall>::Args,
-                F,
                 $crate::__private::KnownClient<$client>,
                 Fut,
             >
@@ -240,10 +219,9 @@ macro_rules! __declare_kind {
         }
     };
     (stream $client:ty, $call:ty) => {
-        impl<F, Fut, St> __LlmTraceStreamKind
-            for $crate::__private::Probe<
+        impl<Fut, St> __LlmTraceKind
+            for &$crate::__private::Types<
                 <<$call as $crate::provider::TracedStreamCall>::Call as $crate::provider::TracedCall>::Args,
-                F,
                 $crate::__private::KnownClient<$client>,
                 Fut,
             >

@@ -4,17 +4,17 @@
 //! (`Client::chat(&recv, a, b, c)`) named like a traced client method with the right
 //! number of arguments, none of them a closure (no client method takes one). Whether a
 //! candidate is traced is decided by types, at compile time, by the probe the rewrite
-//! produces (see `llm_trace_core::__private::probe`): the receiver must be a declared
+//! produces (see `llm_trace_core::__private::Probe`): the receiver must be a declared
 //! client and the arguments and result the declared ones. Anything else runs as written.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprCall, ExprMethodCall, Path, Token};
+use syn::{Expr, ExprCall, ExprMethodCall, Token};
 
 /// Method names of the client calls providers may trace, with their argument counts.
-const CANDIDATES: &[(&str, usize)] = &[
+pub(crate) const CANDIDATES: &[(&str, usize)] = &[
     ("chat", 3),
     ("chat_async", 3),
     ("chat_stream", 3),
@@ -22,7 +22,7 @@ const CANDIDATES: &[(&str, usize)] = &[
     ("embeddings_async", 3),
 ];
 
-fn is_candidate_name(name: &syn::Ident, arguments: usize) -> bool {
+pub(crate) fn is_candidate_name(name: &syn::Ident, arguments: usize) -> bool {
     CANDIDATES
         .iter()
         .any(|(candidate, arity)| name == candidate && *arity == arguments)
@@ -141,18 +141,29 @@ fn as_expansion(tokens: TokenStream) -> TokenStream {
 }
 
 /// The two ways a candidate call is written.
-enum Shape<'a> {
-    /// `recv.method(args...)`.
-    Method(&'a ExprMethodCall),
-    /// `Type::method(recv, args...)`.
-    Path(&'a ExprCall),
+enum Shape {
+    /// `recv.method::<..>(args...)`: the tokens between the receiver and the parentheses
+    /// (the dot, the name, a turbofish), and the parentheses.
+    Method {
+        between: TokenStream,
+        paren: syn::token::Paren,
+    },
+    /// `Type::method(recv, args...)`: the path, and the parentheses.
+    Path {
+        func: TokenStream,
+        paren: syn::token::Paren,
+    },
 }
 
 /// A candidate call, taken apart: its receiver, its arguments, and how it is written.
-struct Candidate<'a> {
-    receiver: &'a Expr,
-    args: Vec<&'a Expr>,
-    shape: Shape<'a>,
+struct Candidate {
+    receiver: TokenStream,
+    /// Whether the receiver is a place that can be named twice (see [`is_pure_place`]).
+    pure: bool,
+    /// The variable a pure receiver starts from.
+    root: Option<syn::Ident>,
+    args: Vec<TokenStream>,
+    shape: Shape,
     /// The span rustc points at for the call as a whole.
     span: Span,
     /// The spans of the call's first token and of its parentheses: the rewritten
@@ -161,25 +172,30 @@ struct Candidate<'a> {
     parens: Span,
 }
 
-impl Candidate<'_> {
+/// The span of the first token of `tokens`.
+fn first_span(tokens: &TokenStream) -> Span {
+    tokens
+        .clone()
+        .into_iter()
+        .next()
+        .map_or_else(Span::call_site, |token| token.span())
+}
+
+impl Candidate {
     /// The call as written, with the receiver and arguments replaced by `receiver` and
     /// `args`; the method name, path, turbofish and parentheses keep the user's spans.
     fn call(&self, receiver: TokenStream, args: &[syn::Ident]) -> TokenStream {
-        match self.shape {
-            Shape::Method(call) => {
-                let method = &call.method;
-                let turbofish = &call.turbofish;
-                let dot = &call.dot_token;
+        match &self.shape {
+            Shape::Method { between, paren } => {
                 let mut inner = TokenStream::new();
-                call.paren_token.surround(&mut inner, |tokens| {
+                paren.surround(&mut inner, |tokens| {
                     tokens.extend(quote!(#(#args),*));
                 });
-                quote!(#receiver #dot #method #turbofish #inner)
+                quote!(#receiver #between #inner)
             }
-            Shape::Path(call) => {
-                let func = &call.func;
+            Shape::Path { func, paren } => {
                 let mut inner = TokenStream::new();
-                call.paren_token.surround(&mut inner, |tokens| {
+                paren.surround(&mut inner, |tokens| {
                     let all: Punctuated<TokenStream, Token![,]> = std::iter::once(receiver)
                         .chain(args.iter().map(ToTokens::to_token_stream))
                         .collect();
@@ -192,48 +208,94 @@ impl Candidate<'_> {
 }
 
 /// The probe expression for a candidate method call.
-pub(crate) fn rewrite_method(call: &ExprMethodCall, krate: &Path, mode: Mode) -> Expr {
+pub(crate) fn rewrite_method(call: &ExprMethodCall, private: &TokenStream, mode: Mode) -> Expr {
+    let dot = &call.dot_token;
+    let method = &call.method;
+    let turbofish = &call.turbofish;
     let candidate = Candidate {
-        receiver: &call.receiver,
-        args: call.args.iter().collect(),
-        shape: Shape::Method(call),
+        receiver: call.receiver.to_token_stream(),
+        pure: is_pure_place(&call.receiver),
+        root: place_root(&call.receiver).cloned(),
+        args: call.args.iter().map(ToTokens::to_token_stream).collect(),
+        shape: Shape::Method {
+            between: quote!(#dot #method #turbofish),
+            paren: call.paren_token,
+        },
         span: call.method.span(),
         first: call.receiver.span(),
         parens: call.paren_token.span.join(),
     };
-    rewrite(candidate, krate, mode)
+    Expr::Verbatim(rewrite(candidate, private, mode))
+}
+
+/// A candidate method call taken apart from its tokens (see `scan`).
+pub(crate) struct PlainCall<'a> {
+    pub(crate) receiver: TokenStream,
+    pub(crate) pure: bool,
+    pub(crate) root: Option<syn::Ident>,
+    pub(crate) args: Vec<TokenStream>,
+    pub(crate) dot: &'a proc_macro2::Punct,
+    pub(crate) method: &'a syn::Ident,
+    pub(crate) parens: &'a proc_macro2::Group,
+}
+
+impl PlainCall<'_> {
+    /// The probe expression for the call.
+    pub(crate) fn rewrite(self, private: &TokenStream, mode: Mode) -> TokenStream {
+        let (dot, method) = (self.dot, self.method);
+        let candidate = Candidate {
+            first: first_span(&self.receiver),
+            receiver: self.receiver,
+            pure: self.pure,
+            root: self.root,
+            args: self.args,
+            shape: Shape::Method {
+                between: quote!(#dot #method),
+                paren: syn::token::Paren {
+                    span: self.parens.delim_span(),
+                },
+            },
+            span: method.span(),
+            parens: self.parens.span(),
+        };
+        rewrite(candidate, private, mode)
+    }
 }
 
 /// The probe expression for a candidate path call `Type::method(receiver, args...)`.
-pub(crate) fn rewrite_path_call(call: &ExprCall, krate: &Path, mode: Mode) -> Expr {
+pub(crate) fn rewrite_path_call(call: &ExprCall, private: &TokenStream, mode: Mode) -> Expr {
     let mut args = call.args.iter();
     let Some(receiver) = args.next() else {
         return Expr::Call(call.clone());
     };
     let candidate = Candidate {
-        receiver,
-        args: args.collect(),
-        shape: Shape::Path(call),
+        receiver: receiver.to_token_stream(),
+        pure: is_pure_place(receiver),
+        root: place_root(receiver).cloned(),
+        args: args.map(ToTokens::to_token_stream).collect(),
+        shape: Shape::Path {
+            func: call.func.to_token_stream(),
+            paren: call.paren_token,
+        },
         span: call.func.span(),
         first: call.func.span(),
         parens: call.paren_token.span.join(),
     };
-    rewrite(candidate, krate, mode)
+    Expr::Verbatim(rewrite(candidate, private, mode))
 }
 
-fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
+fn rewrite(candidate: Candidate, private: &TokenStream, mode: Mode) -> TokenStream {
     let mixed = Span::mixed_site();
     let start = format_ident!("__llm_trace_start", span = mixed);
     let probe = format_ident!("__llm_trace_probe", span = mixed);
     let hoisted = format_ident!("__llm_trace_receiver", span = mixed);
     let args_local = format_ident!("__llm_trace_args", span = mixed);
-    let private = quote!(#krate::__private);
 
-    let pure = is_pure_place(candidate.receiver);
+    let pure = candidate.pure;
     let receiver: TokenStream = if pure {
-        candidate.receiver.to_token_stream()
+        candidate.receiver.clone()
     } else {
-        let span = candidate.receiver.span().resolved_at(mixed);
+        let span = first_span(&candidate.receiver).resolved_at(mixed);
         syn::Ident::new("__llm_trace_receiver", span).into_token_stream()
     };
     let arg_idents: Vec<syn::Ident> = candidate
@@ -243,7 +305,7 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
         .map(|(index, arg)| {
             syn::Ident::new(
                 &format!("__llm_trace_arg{index}"),
-                arg.span().resolved_at(mixed),
+                first_span(arg).resolved_at(mixed),
             )
         })
         .collect();
@@ -259,25 +321,36 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
         Mode::Forced => format_ident!("__llm_trace_forced_kind", span = mixed),
     };
     let span = candidate.span.resolved_at(mixed);
-    let probed = |args: TokenStream| {
-        quote_spanned! {span=>
+    let probed = |args: TokenStream| match mode {
+        // The probe itself is `__private::probe_call!`'s, spanned here at the method.
+        Mode::Auto => {
+            let call = quote_spanned!(span=> probe_call!);
+            quote! {
+                #private::#call {
+                    (#(#arg_idents),*) [#probe_copy] [#inner_call] [#args]
+                }
+            }
+        }
+        Mode::Forced => quote_spanned! {span=>
             match #private::probe(
                 |(#(#arg_idents,)*), #start: &mut #private::CallStart| (
                     (&&&&&#private::Receiver(&#probe_copy)).__llm_trace_receiver().begin(#start),
                     #inner_call,
                 ),
             ) {
-                #probe => (&#probe).#kind_method().call(#probe, #args),
+                #probe => (&&&&#probe.types).#kind_method().call(#probe, #args),
             }
-        }
+        },
     };
     let args = &candidate.args;
     // The probe's closure is type-checked before the arguments, so they get the method's
     // expected types. It captures the receiver when created, before the arguments run:
     // when they use the receiver's variable, evaluate them first, as written.
     let args_use_receiver = pure
-        && place_root(candidate.receiver)
-            .is_some_and(|root| args.iter().any(|arg| mentions(arg.to_token_stream(), root)));
+        && candidate
+            .root
+            .as_ref()
+            .is_some_and(|root| args.iter().any(|arg| mentions(arg.clone(), root)));
     let tokens = if args_use_receiver {
         let call = probed(args_local.to_token_stream());
         quote_spanned! {span=>
@@ -291,7 +364,7 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
     let tokens = if pure {
         tokens
     } else {
-        let receiver_expr = candidate.receiver;
+        let receiver_expr = &candidate.receiver;
         quote_spanned! {span=>
             match #receiver_expr {
                 #[allow(unused_mut)]
@@ -299,10 +372,9 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
             }
         }
     };
-    let tokens = as_users_expression(tokens, krate, candidate.first, candidate.parens);
     // Already a call expression (`__private::expr(..)`): kept as tokens rather than parsed
     // again, which would cost as much as parsing the user's whole function.
-    Expr::Verbatim(tokens)
+    as_users_expression(tokens, private, candidate.first, candidate.parens)
 }
 
 /// `__private::expr(tokens)`, spanned so the expression covers the call as the user wrote
@@ -312,11 +384,11 @@ fn rewrite(candidate: Candidate<'_>, krate: &Path, mode: Mode) -> Expr {
 /// The generated code inside keeps its own context, so no lint fires on it.
 fn as_users_expression(
     tokens: TokenStream,
-    krate: &Path,
+    private: &TokenStream,
     first: Span,
     parens: Span,
 ) -> TokenStream {
-    let callee: TokenStream = quote!(#krate::__private::expr)
+    let callee: TokenStream = quote!(#private::expr)
         .into_iter()
         .map(|mut token| {
             token.set_span(first);

@@ -3,10 +3,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::visit_mut::VisitMut;
-use syn::{ReturnType, Signature, Type, TypeParamBound};
+use syn::{Type, TypeParamBound};
 
 use crate::args::Args;
-use crate::function::Function;
+use crate::function::{Chunk, Function, Signature};
 use crate::rewriter::{parent_ident, CallRewriter};
 
 /// How the function's span follows the function.
@@ -35,11 +35,8 @@ fn bounds_name_future<'a>(mut bounds: impl Iterator<Item = &'a TypeParamBound>) 
     })
 }
 
-fn returns_impl_future(output: &ReturnType) -> bool {
-    let ReturnType::Type(_, ty) = output else {
-        return false;
-    };
-    let Type::ImplTrait(impl_trait) = &**ty else {
+fn returns_impl_future(output: &Type) -> bool {
+    let Type::ImplTrait(impl_trait) = output else {
         return false;
     };
     bounds_name_future(impl_trait.bounds.iter())
@@ -60,11 +57,8 @@ fn only_type_argument(segment: &syn::PathSegment) -> Option<&Type> {
 
 /// `Pin<Box<dyn Future<Output = T> + ...>>`, as `#[async_trait]` writes it, or the
 /// `futures` aliases `BoxFuture<'a, T>` and `LocalBoxFuture<'a, T>`.
-fn returns_boxed_future(output: &ReturnType) -> bool {
-    let ReturnType::Type(_, ty) = output else {
-        return false;
-    };
-    let Type::Path(pin) = &**ty else {
+fn returns_boxed_future(output: &Type) -> bool {
+    let Type::Path(pin) = output else {
         return false;
     };
     if pin.path.segments.last().is_some_and(|s| {
@@ -101,7 +95,7 @@ fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
         }
     }
     let mut names = Vec::new();
-    for input in &sig.inputs {
+    for input in &sig.inputs() {
         if let syn::FnArg::Typed(typed) = input {
             collect(&typed.pat, &mut names);
         }
@@ -112,7 +106,7 @@ fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
 /// The closure building the `fields(...)` attributes, checked against the arguments.
 fn fields_closure(args: &Args, sig: &Signature, private: &TokenStream) -> syn::Result<TokenStream> {
     let Some(fields) = &args.fields else {
-        return Ok(quote!(&::std::vec::Vec::new));
+        return Ok(quote!(::core::option::Option::None));
     };
     let names = argument_names(sig);
     let mut values = Vec::with_capacity(fields.len());
@@ -141,7 +135,9 @@ fn fields_closure(args: &Args, sig: &Signature, private: &TokenStream) -> syn::R
         // Spanned on the argument, so a value of the wrong type is reported there.
         values.push(quote_spanned!(value.span()=> #private::field(#key, &#value)));
     }
-    Ok(quote!(&|| ::std::vec![#(#values),*]))
+    Ok(quote!(::core::option::Option::Some(
+        &|| ::std::vec![#(#values),*]
+    )))
 }
 
 /// Replaces every `impl Trait` of a type with `_`, so it can annotate a `let`.
@@ -165,14 +161,14 @@ impl VisitMut for ImplTraitEraser {
 /// and `?` conversions work as in the plain `async fn`, and type errors are reported
 /// where the user wrote them. (tracing-attributes does the same.)
 fn fake_return_edge(sig: &Signature) -> TokenStream {
-    let (return_type, span) = match &sig.output {
-        ReturnType::Type(_, ty) => {
-            let span = syn::spanned::Spanned::span(&**ty);
-            let mut ty = (**ty).clone();
+    let (return_type, span) = match (sig.output_type(), sig.output_span()) {
+        (Some(mut ty), Some(span)) => {
             ImplTraitEraser.visit_type_mut(&mut ty);
             (ty.into_token_stream(), span)
         }
-        ReturnType::Default => (quote!(()), sig.ident.span()),
+        // A return type that does not parse is reported by rustc, from the signature.
+        (None, Some(span)) => (quote!(_), span),
+        _ => (quote!(()), sig.ident.span()),
     };
     let fake = syn::Ident::new("__llm_trace_fake_return", Span::mixed_site());
     quote_spanned! {span=>
@@ -207,13 +203,13 @@ fn error_check(
     let Some(err) = &args.err else {
         return Ok(None);
     };
-    let ReturnType::Type(_, ty) = &sig.output else {
+    let Some(output) = sig.output_span() else {
         return Err(syn::Error::new(
             err.span,
             "`err` needs a function that returns a `Result`; this one returns `()`",
         ));
     };
-    let span = Span::mixed_site().located_at(syn::spanned::Spanned::span(&**ty));
+    let span = Span::mixed_site().located_at(output);
     let value = syn::Ident::new(&value.to_string(), span);
     let error = syn::Ident::new("__llm_trace_error", Span::mixed_site());
     let classify = quote! {
@@ -281,27 +277,49 @@ fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
 /// Expands `#[llm_trace(args)]` on `function`.
 pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStream> {
     let sig = &function.sig;
-    if let Some(constness) = &sig.constness {
-        return Err(syn::Error::new_spanned(
+    if let Some(constness) = sig.constness {
+        return Err(syn::Error::new(
             constness,
             "`#[llm_trace]` cannot be used on a `const fn`: spans are created at run time",
         ));
     }
     let krate = args.krate();
-    let shape = if sig.asyncness.is_some() {
+    // The return type is parsed only when it may be a future.
+    let future_type = (!sig.asyncness
+        && sig.output_names(&["Future", "BoxFuture", "LocalBoxFuture"]))
+    .then(|| sig.output_type())
+    .flatten();
+    let shape = if sig.asyncness {
         Shape::Async
-    } else if returns_impl_future(&sig.output) {
+    } else if future_type.as_ref().is_some_and(returns_impl_future) {
         Shape::ReturnsFuture
-    } else if returns_boxed_future(&sig.output) {
+    } else if future_type.as_ref().is_some_and(returns_boxed_future) {
         Shape::ReturnsBoxedFuture
     } else {
         Shape::Sync
     };
 
-    let mut rewriter = CallRewriter::new(&krate);
-    if let Some(block) = function.body.parsed_mut() {
-        let returns_future = matches!(shape, Shape::ReturnsFuture | Shape::ReturnsBoxedFuture);
-        rewriter.visit_body(block, returns_future);
+    let private = quote!(#krate::__private);
+    let mut rewriter = CallRewriter::new(&private);
+    let returns_future = matches!(shape, Shape::ReturnsFuture | Shape::ReturnsBoxedFuture);
+    let last = function.body.chunks.len().saturating_sub(1);
+    let mut rewritten = 0;
+    for (index, chunk) in function.body.chunks.iter_mut().enumerate() {
+        let Chunk::Pending(tokens) = chunk else {
+            continue;
+        };
+        // The tail of a function returning a future is its future: for the parser.
+        let tail = returns_future && index == last;
+        let scanned = (!tail)
+            .then(|| crate::scan::rewrite(tokens.clone(), &private, &mut rewritten))
+            .flatten();
+        *chunk = match scanned {
+            Some(tokens) => Chunk::Raw(tokens),
+            None => Chunk::parse(std::mem::take(tokens)),
+        };
+        if let Chunk::Parsed(stmts) = chunk {
+            rewriter.visit_statements(stmts, tail);
+        }
     }
     let hands_off = rewriter.hands_off;
 
@@ -317,36 +335,44 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
     let span = syn::Ident::new("__llm_trace_span", mixed);
     let future = syn::Ident::new("__llm_trace_future", mixed);
     let parent = parent_ident();
-    let private = quote!(#krate::__private);
-    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let line = ident.span().unwrap().line() as u32;
     let fields = fields_closure(&args, sig, &private)?;
 
     // A constant expression: borrowed, it is promoted to a `'static` without adding an
     // item to the user's crate (each item costs rustc a little in every rebuild).
-    let budget_usd = match args.budget_usd {
-        Some(usd) => {
-            let usd = proc_macro2::Literal::f64_suffixed(usd);
-            quote!(::core::option::Option::Some(#usd))
-        }
-        None => quote!(::core::option::Option::None),
-    };
+    let budget_usd = args.budget_usd.map(|usd| {
+        let usd = proc_macro2::Literal::f64_suffixed(usd);
+        quote!(budget_usd: ::core::option::Option::Some(#usd),)
+    });
+    let hands_off_field = hands_off.then(|| quote!(hands_off: true,));
+    // Spanned on the function's name: a build without a provider feature warns there
+    // (the facade's `FnMeta` is deprecated then).
+    let fn_meta = syn::Ident::new("FnMeta", ident.span());
     let meta = quote! {
-        &#private::FnMeta {
+        &#private::#fn_meta {
             span_name: #span_name,
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
             file: ::core::file!(),
             line: #line,
-            hands_off: #hands_off,
-            budget_usd: #budget_usd,
+            #hands_off_field
+            #budget_usd
+            ..#private::FN_META_DEFAULT
         }
     };
-    // Names the facade's `Providers`, deprecated when no provider feature is on: the
-    // warning then points at the function's name.
-    let providers = quote_spanned!(ident.span()=> let _: #private::Providers;);
+    // The traits the generated code calls methods of, and only those.
+    let kinds: Vec<TokenStream> = [
+        (rewritten + rewriter.rewritten > 0, quote!(call_kinds)),
+        (hands_off, quote!(handoff_kinds)),
+        (args.err.is_some(), quote!(err_kinds)),
+    ]
+    .into_iter()
+    .filter_map(|(needed, kinds)| needed.then_some(kinds))
+    .collect();
     let prelude = quote! {
-        #[allow(unused_imports)]
-        use #private::kinds::*;
-        #providers
+        #(
+            #[allow(unused_imports)]
+            use #private::#kinds::*;
+        )*
     };
     let (enter_scope, start_span) = span_starts(&args, ident, &span_name, &meta, &fields, &private);
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
@@ -424,7 +450,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             }
         }
         Shape::ReturnsBoxedFuture => {
-            let ReturnType::Type(_, return_type) = &sig.output else {
+            let Some(return_type) = &sig.output else {
                 return Err(syn::Error::new(
                     Span::call_site(),
                     "llm-trace: internal error: a boxed future without a return type",
@@ -451,13 +477,11 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         }
     };
 
-    let outer_attrs = &function.outer_attrs;
-    let inner_attrs = &function.inner_attrs;
-    let vis = &function.vis;
+    let head = &function.head;
+    let inner_attrs = &function.body.inner_attrs;
     Ok(quote! {
-        #(#outer_attrs)*
-        #vis #sig {
-            #(#inner_attrs)*
+        #head {
+            #inner_attrs
             #body
         }
     })

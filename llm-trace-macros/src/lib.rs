@@ -7,6 +7,7 @@ mod calls;
 mod expand;
 mod function;
 mod rewriter;
+mod scan;
 
 use proc_macro::TokenStream;
 use quote::quote;
@@ -21,20 +22,20 @@ pub fn llm_trace(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(args) => args,
         Err(error) => return with_original(error, item2),
     };
-    let function = match syn::parse::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Fn(function)) => function::Function::from(function),
-        Ok(other) => {
-            let error = syn::Error::new(
-                first_token_span(&other),
-                "`#[llm_trace]` can only be applied to functions and methods with a body",
-            );
-            return with_original(error, item2);
-        }
-        // A body `syn` cannot parse: instrument the function around its raw tokens, so
-        // rustc reports the body's own error, once.
-        Err(error) => match syn::parse::<function::Function>(item) {
-            Ok(function) => function,
-            Err(_) => return with_original(error, item2),
+    let function = match function::Function::parse(item2.clone()) {
+        Some(function) => function,
+        None => match syn::parse::<syn::Item>(item) {
+            // A function the token-level reading did not take apart: from syn's parse.
+            Ok(syn::Item::Fn(function)) => function::Function::from_item(function),
+            // Not a function with a body: say so on the item, or give syn's own error.
+            Ok(other) => {
+                let error = syn::Error::new(
+                    first_token_span(&other),
+                    "`#[llm_trace]` can only be applied to functions and methods with a body",
+                );
+                return with_original(error, item2);
+            }
+            Err(error) => return with_original(error, item2),
         },
     };
     match expand::expand(args, function) {
@@ -96,9 +97,10 @@ pub fn traced(input: TokenStream) -> TokenStream {
     let krate = input
         .krate
         .unwrap_or_else(|| syn::parse_quote!(::llm_trace));
+    let private = quote!(#krate::__private);
     let rewritten = match &input.call {
-        syn::Expr::MethodCall(call) => calls::rewrite_method(call, &krate, calls::Mode::Forced),
-        syn::Expr::Call(call) => calls::rewrite_path_call(call, &krate, calls::Mode::Forced),
+        syn::Expr::MethodCall(call) => calls::rewrite_method(call, &private, calls::Mode::Forced),
+        syn::Expr::Call(call) => calls::rewrite_path_call(call, &private, calls::Mode::Forced),
         other => other.clone(),
     };
     quote!({

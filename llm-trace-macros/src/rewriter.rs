@@ -2,15 +2,15 @@
 //! function's span to the work it sends elsewhere.
 
 use proc_macro2::Span;
-use quote::quote;
+use proc_macro2::TokenStream;
 use syn::visit_mut::{self, VisitMut};
-use syn::{Expr, Path};
+use syn::Expr;
 
 use crate::calls::{self, Mode};
 
 /// Calls that run their arguments elsewhere: `tokio::spawn`, `spawn_blocking`,
 /// `std::thread::spawn`, `JoinSet::spawn`, `scope.spawn`, ...
-const SPAWNERS: &[&str] = &["spawn", "spawn_blocking", "spawn_local"];
+pub(crate) const SPAWNERS: &[&str] = &["spawn", "spawn_blocking", "spawn_local"];
 
 /// The function-level local holding the function's span for handed-off work.
 pub(crate) fn parent_ident() -> syn::Ident {
@@ -26,36 +26,36 @@ pub(crate) fn parent_ident() -> syn::Ident {
 /// futures handed to a spawner. Closures without `move` run where they were written or
 /// borrow from it: they are left as they are.
 pub(crate) struct CallRewriter<'a> {
-    pub(crate) krate: &'a Path,
+    /// The path of the facade's `__private` module in generated code.
+    pub(crate) private: &'a TokenStream,
     /// Candidate calls rewritten so far.
-    rewritten: usize,
+    pub(crate) rewritten: usize,
     /// Whether the body hands work off (then it needs the function-level parent).
     pub(crate) hands_off: bool,
 }
 
 impl<'a> CallRewriter<'a> {
-    pub(crate) fn new(krate: &'a Path) -> Self {
+    pub(crate) fn new(private: &'a TokenStream) -> Self {
         CallRewriter {
-            krate,
+            private,
             rewritten: 0,
             hands_off: false,
         }
     }
 
-    /// Rewrites a function body. When the function returns a future, the `async` block it
-    /// returns (`async move { .. }`, `Box::pin(async move { .. })`) runs under the
-    /// function's span already: it does not carry it again.
-    pub(crate) fn visit_body(&mut self, block: &mut syn::Block, returns_future: bool) {
-        let Some((syn::Stmt::Expr(tail, None), rest)) = block.stmts.split_last_mut() else {
-            return self.visit_block_mut(block);
+    /// Rewrites a run of a function body's statements; `tail` when the run ends the body
+    /// of a function that returns a future: the `async` block it returns (`async move
+    /// { .. }`, `Box::pin(async move { .. })`) runs under the function's span already, so
+    /// it does not carry it again.
+    pub(crate) fn visit_statements(&mut self, stmts: &mut [syn::Stmt], tail: bool) {
+        let Some((syn::Stmt::Expr(last, None), rest)) = stmts.split_last_mut().filter(|_| tail)
+        else {
+            return stmts.iter_mut().for_each(|stmt| self.visit_stmt_mut(stmt));
         };
-        if !returns_future {
-            return self.visit_block_mut(block);
-        }
         for stmt in rest {
             self.visit_stmt_mut(stmt);
         }
-        match tail {
+        match last {
             Expr::Async(returned) => visit_mut::visit_expr_async_mut(self, returned),
             Expr::Call(call)
                 if call.args.len() == 1
@@ -80,7 +80,7 @@ impl<'a> CallRewriter<'a> {
             Expr::Async(block) => visit_mut::visit_expr_async_mut(self, block),
             other => visit_mut::visit_expr_mut(self, other),
         }
-        if (force || self.rewritten > before) && carry_parent(expr, self.krate) {
+        if (force || self.rewritten > before) && carry_parent(expr, self.private) {
             self.hands_off = true;
         }
     }
@@ -95,7 +95,7 @@ impl<'a> CallRewriter<'a> {
             Expr::Closure(_) | Expr::Async(_) => self.visit_expr_mut(arg),
             _ => {
                 self.visit_expr_mut(arg);
-                let private = private(self.krate);
+                let private = self.private;
                 let parent = parent_ident();
                 let value = &*arg;
                 let handoff = syn::Ident::new("__llm_trace_handoff", Span::mixed_site());
@@ -110,18 +110,13 @@ impl<'a> CallRewriter<'a> {
     }
 }
 
-fn private(krate: &Path) -> proc_macro2::TokenStream {
-    quote!(#krate::__private)
-}
-
 fn is_spawner(name: &syn::Ident) -> bool {
     SPAWNERS.iter().any(|spawner| name == spawner)
 }
 
 /// Makes a move closure (sync) or an async move block run under the function's span when
 /// nothing else is current; returns whether it did.
-fn carry_parent(expr: &mut Expr, krate: &Path) -> bool {
-    let private = private(krate);
+fn carry_parent(expr: &mut Expr, private: &TokenStream) -> bool {
     let parent = parent_ident();
     let entered = syn::Ident::new("__llm_trace_entered", Span::mixed_site());
     match expr {
@@ -180,11 +175,11 @@ impl VisitMut for CallRewriter<'_> {
         visit_mut::visit_expr_mut(self, expr);
         match expr {
             Expr::MethodCall(call) if calls::is_candidate_method(call) => {
-                *expr = calls::rewrite_method(call, self.krate, Mode::Auto);
+                *expr = calls::rewrite_method(call, self.private, Mode::Auto);
                 self.rewritten += 1;
             }
             Expr::Call(call) if calls::is_candidate_path_call(call) => {
-                *expr = calls::rewrite_path_call(call, self.krate, Mode::Auto);
+                *expr = calls::rewrite_path_call(call, self.private, Mode::Auto);
                 self.rewritten += 1;
             }
             _ => {}

@@ -22,5 +22,10 @@ pub mod testing;
 /// re-exports them).
 pub mod kinds {
     pub use crate::calls::kinds::*;
+    pub use crate::err_kinds::*;
+}
+
+/// The classifier of `ApiError` for `#[llm_trace(err)]` alone (part of [`kinds`]).
+pub mod err_kinds {
     pub use crate::fn_error::__LlmTraceMistralErrorKind as _;
 }

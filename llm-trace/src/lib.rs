@@ -255,6 +255,26 @@ pub use llm_trace_macros::llm_trace;
 /// ```
 pub use llm_trace_macros::traced;
 
+/// Not public API: the probe of one `#[llm_trace]` call site (see
+/// `llm_trace_core::__private::probe`). The attribute passes the call's parts; expanding
+/// them here is far cheaper for rustc than making each token in the attribute.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __llm_trace_call {
+    (($($arg:ident),*) [$($receiver:tt)*] [$($call:tt)*] [$($args:tt)*]) => {
+        match $crate::__private::probe(
+            |($($arg,)*), start: &mut $crate::__private::CallStart| (
+                (&&&&&$crate::__private::Receiver(&$($receiver)*))
+                    .__llm_trace_receiver()
+                    .begin(start),
+                $($call)*,
+            ),
+        ) {
+            probe => (&&&&probe.types).__llm_trace_kind().call(probe, $($args)*),
+        }
+    };
+}
+
 /// Keeps one call out of the trace inside an annotated function.
 ///
 /// ```
@@ -291,27 +311,32 @@ pub trait SupportedClientCall {}
 /// without notice.
 #[doc(hidden)]
 pub mod __private {
-    use llm_trace_core::__private::{Probe, Untraced};
+    use llm_trace_core::__private::{Probe, Types, Untraced};
 
+    pub use crate::__llm_trace_call as probe_call;
     #[cfg(feature = "tracing")]
     pub use llm_trace_core::__llm_trace_fn_span as fn_tracing_span;
     #[cfg(feature = "tracing")]
     pub use llm_trace_core::__private::start_fn_spanned;
     pub use llm_trace_core::__private::{call_once, ErrorOf};
     pub use llm_trace_core::__private::{
-        field, probe, start_fn, CallStart, FnFuture, FnMeta, FnScope, Handoff, Parent, Receiver,
+        field, probe, start_fn, CallStart, FnFuture, FnScope, Handoff, Parent, Receiver,
     };
 
-    /// Named by every `#[llm_trace]` expansion, so that a build without any provider
-    /// feature warns at each annotated function (the type is deprecated then).
+    /// The `FnMeta` fields an expansion leaves out (`..FN_META_DEFAULT`).
+    pub const FN_META_DEFAULT: llm_trace_core::__private::FnMeta =
+        llm_trace_core::__private::FnMeta::DEFAULT;
+
+    /// What every `#[llm_trace]` expansion builds for its function (the engine's
+    /// `FnMeta`), deprecated in a build without any provider feature, so that such a build
+    /// warns at each annotated function.
     #[cfg_attr(
         not(any(feature = "mistral", feature = "external-provider")),
         deprecated(
             note = "llm-trace was built without a provider feature: `#[llm_trace]` records this function's span, but no LLM call in it. Enable the provider of your client, e.g. `llm-trace = { version = \"0.1\", features = [\"mistral\"] }` for mistralai-client (or `external-provider` when you plug in a provider crate of your own)"
         )
     )]
-    #[derive(Clone, Copy, Debug)]
-    pub enum Providers {}
+    pub type FnMeta = llm_trace_core::__private::FnMeta;
 
     /// A traced call's value, unchanged (the generated expression's outer layer, which
     /// carries the user's spans).
@@ -329,7 +354,7 @@ pub mod __private {
         pub fn call<A, F, M, R>(self, probe: Probe<A, F, M, R>, args: A) -> R
         where
             F: FnOnce(A, &mut CallStart) -> (M, R),
-            Probe<A, F, M, R>: crate::SupportedClientCall,
+            Types<A, M, R>: crate::SupportedClientCall,
         {
             Untraced.call(probe, args)
         }
@@ -343,16 +368,34 @@ pub mod __private {
         }
     }
 
-    impl<A, F, M, R> ForcedCall for &Probe<A, F, M, R> {}
+    impl<A, M, R> ForcedCall for Types<A, M, R> {}
 
     /// The kind traits of every enabled provider, and the fallbacks.
     pub mod kinds {
+        pub use super::call_kinds::*;
+        pub use super::err_kinds::*;
+        pub use super::handoff_kinds::*;
         pub use super::ForcedCall as _;
-        pub use llm_trace_core::__private::AnyError as _;
-        pub use llm_trace_core::__private::{
-            AnyReceiver as _, FutureHandoff as _, OtherHandoff as _, UntracedCall as _,
-        };
+    }
+
+    /// The kind traits a function with traced calls needs (each trait in scope costs
+    /// rustc a little at every method call of the function: a function imports only
+    /// those it uses).
+    pub mod call_kinds {
+        pub use llm_trace_core::__private::{AnyReceiver as _, UntracedCall as _};
         #[cfg(feature = "mistral")]
-        pub use llm_trace_mistral::kinds::*;
+        pub use llm_trace_mistral::calls::kinds::*;
+    }
+
+    /// The traits of work handed off (`spawn` arguments).
+    pub mod handoff_kinds {
+        pub use llm_trace_core::__private::{FutureHandoff as _, OtherHandoff as _};
+    }
+
+    /// The traits of `#[llm_trace(err)]`.
+    pub mod err_kinds {
+        pub use llm_trace_core::__private::AnyError as _;
+        #[cfg(feature = "mistral")]
+        pub use llm_trace_mistral::err_kinds::*;
     }
 }

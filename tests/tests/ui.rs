@@ -213,7 +213,7 @@ fn built_without_a_provider_feature_annotated_functions_warn() {
             }
         }
     }
-    let note = "use of deprecated enum `llm_trace::__private::Providers`: llm-trace was built \
+    let note = "use of deprecated type alias `llm_trace::__private::FnMeta`: llm-trace was built \
                 without a provider feature: `#[llm_trace]` records this function's span, but no \
                 LLM call in it.";
     let init_line = "llm-trace: built without a provider feature";

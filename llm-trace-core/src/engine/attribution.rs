@@ -382,14 +382,13 @@ impl FnUsage {
                 .function_limit(meta.function)
                 .or_else(|| meta.budget_usd.and_then(units_of_usd));
             let keys = ledger.keys();
-            let key_fields = if recording || keys.is_empty() {
-                Vec::new()
-            } else {
-                fields()
+            let key_fields = match fields {
+                Some(fields) if !recording && !keys.is_empty() => fields()
                     .into_iter()
                     .flatten()
                     .filter(|kv| keys.iter().any(|key| **key == *kv.key.as_str()))
-                    .collect()
+                    .collect(),
+                _ => Vec::new(),
             };
             (budget, key_fields)
         })

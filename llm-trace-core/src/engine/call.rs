@@ -161,6 +161,17 @@ impl CallStart {
         }
     }
 
+    /// Ends a sync call (started by [`CallStart::begin`]) with its result: the span is
+    /// detached from the thread, then filled and ended.
+    pub(crate) fn end_sync<C: TracedCall>(self, result: &Result<C::Response, C::Error>) {
+        if let Phase::Idle = self.phase {
+            return;
+        }
+        if let Some(started) = self.into_phase().take_started() {
+            started.finish::<C>(result);
+        }
+    }
+
     /// Where the call is, the span detached from the thread.
     pub(crate) fn into_phase(mut self) -> Phase {
         drop(self.guard.take());
@@ -489,23 +500,4 @@ fn fire(settled: Option<Settled>, metrics: Option<&CallMetrics>) {
     if let Some(settled) = settled {
         settled.fire(metrics);
     }
-}
-
-/// Traces one synchronous call of kind `C`: `call` receives the arguments and the
-/// [`CallStart`] to report the endpoint to (which starts the span), and returns the
-/// receiver's marker with the client's result.
-#[inline]
-pub(crate) fn trace_sync<C: TracedCall, M>(
-    args: C::Args,
-    call: impl FnOnce(C::Args, &mut CallStart) -> (M, Result<C::Response, C::Error>),
-) -> Result<C::Response, C::Error> {
-    let mut start = CallStart::prepare::<C>(&args, Timing::Now, false);
-    if let Phase::Idle = start.phase {
-        return call(args, &mut start).1;
-    }
-    let (_, result) = call(args, &mut start);
-    if let Some(started) = start.into_phase().take_started() {
-        started.finish::<C>(&result);
-    }
-    result
 }

@@ -8,7 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use pin_project_lite::pin_project;
 
-use super::call::{CallStart, Phase, Timing};
+use super::call::{CallStart, Phase};
 use super::poll::in_context;
 use crate::provider::TracedCall;
 
@@ -76,20 +76,12 @@ where
     }
 }
 
-/// Traces one asynchronous call of kind `C`: prepared now, started at the first poll.
-#[inline]
-pub(crate) fn trace_async<C, M, Fut>(
-    args: C::Args,
-    call: impl FnOnce(C::Args, &mut CallStart) -> (M, Fut),
-) -> TracedFuture<C, Fut>
-where
-    C: TracedCall,
-    Fut: Future<Output = Result<C::Response, C::Error>>,
-{
-    let mut start = CallStart::prepare::<C>(&args, Timing::FirstPoll, false);
-    let (_, inner) = call(args, &mut start);
-    TracedFuture {
-        inner,
-        call: CallGuard::new(start.into_phase()),
+impl<C, Fut> TracedFuture<C, Fut> {
+    /// The call's future `inner`, traced from its first poll as `start` was prepared.
+    pub(crate) fn new(start: CallStart, inner: Fut) -> Self {
+        TracedFuture {
+            inner,
+            call: CallGuard::new(start.into_phase()),
+        }
     }
 }

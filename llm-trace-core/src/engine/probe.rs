@@ -7,7 +7,7 @@
 //!     (&&&&&Receiver(&recv)).__llm_trace_receiver().begin(start),
 //!     recv.chat(a0, a1, a2),
 //! )) {
-//!     p => (&p).__llm_trace_kind().call(p, (a, b, c)),
+//!     p => (&&&&p.types).__llm_trace_kind().call(p, (a, b, c)),
 //! }
 //! ```
 //!
@@ -16,26 +16,41 @@
 //! reborrowed). It returns, with the client's result, a marker of the receiver's type:
 //! [`KnownClient<C>`] when the receiver is (through up to three `Deref`s) a client type
 //! a provider declared with [`declare_client!`](crate::declare_client), else
-//! [`NotAClient`]. [`Probe`] carries the argument tuple `A`, the marker `M` and the result
-//! `R`; a provider's kind traits are implemented on `Probe<its args, F, KnownClient<its
-//! client>, its result>`, so method resolution picks such an impl (by value) before the
-//! [`UntracedCall`] fallback (on `&Probe`, reached only by autoref). A user type with its
-//! own `chat` method — even one with the client's exact signature — matches no
-//! declaration and runs untouched, with no span and no cost.
+//! [`NotAClient`]. [`Probe`] carries the closure and, in its [`Types`], the argument
+//! tuple `A`, the marker `M` and the result `R`; a provider's kind traits are implemented
+//! on `&&&Types<its args, KnownClient<its client>, its result>` (sync; `&&Types` async,
+//! `&Types` streamed), so method resolution on `&&&&Types` picks such an impl before the
+//! [`UntracedCall`] fallback (on `Types`, reached only after every dereference). A user type with its own `chat` method — even one with the client's exact
+//! signature — matches no declaration and runs untouched, with no span and no cost.
+//!
+//! Compile time: every call site instantiates the closure and one `call` method, and
+//! nothing else; the kind methods depend on the call's types only, and everything behind
+//! `call` on the provider's call type only, so rustc builds them once per crate.
 
 use std::future::Future;
 use std::marker::PhantomData;
 
-use super::call::{trace_sync, CallStart};
-use super::future::{trace_async, TracedFuture};
-use super::stream::{trace_stream, Stream, TracedStreamFuture};
+use super::call::{CallStart, Timing};
+use super::future::TracedFuture;
+use super::stream::{Stream, TracedStreamFuture};
 use crate::provider::{TracedCall, TracedStreamCall};
 
 /// A candidate call: the closure that performs it, typed by its arguments `A`, its
 /// receiver's marker `M` and its result `R`.
 pub struct Probe<A, F, M, R> {
     call: F,
-    types: PhantomData<fn(A) -> (M, R)>,
+    /// The call's types, without the closure's: what its kind is chosen by, so the kind
+    /// traits' methods are instantiated once per call signature, not once per call site.
+    pub types: Types<A, M, R>,
+}
+
+/// The types of a candidate call: arguments `A`, receiver marker `M`, result `R`.
+pub struct Types<A, M, R>(PhantomData<fn(A) -> (M, R)>);
+
+impl<A, M, R> std::fmt::Debug for Types<A, M, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Types")
+    }
 }
 
 impl<A, F, M, R> std::fmt::Debug for Probe<A, F, M, R> {
@@ -52,7 +67,7 @@ where
 {
     Probe {
         call,
-        types: PhantomData,
+        types: Types(PhantomData),
     }
 }
 
@@ -71,7 +86,7 @@ impl Untraced {
     }
 }
 
-/// The fallback kind: any call no provider declared. Reached by autoref, so it only
+/// The fallback kind: any call no provider declared. Reached last, so it only
 /// applies when no provider's kind trait does.
 pub trait UntracedCall {
     /// The call's kind.
@@ -81,7 +96,7 @@ pub trait UntracedCall {
     }
 }
 
-impl<A, F, M, R> UntracedCall for &Probe<A, F, M, R> {}
+impl<A, M, R> UntracedCall for Types<A, M, R> {}
 
 /// A call's receiver, looked at through up to three `Deref`s for a declared client.
 #[derive(Debug)]
@@ -206,7 +221,11 @@ impl<C: TracedCall> Kind<Blocking, C> {
     where
         F: FnOnce(C::Args, &mut CallStart) -> (M, CallResult<C>),
     {
-        trace_sync::<C, M>(args, probe.call)
+        // The only code here instantiated per call site: the rest is generic in `C` alone.
+        let mut start = CallStart::prepare::<C>(&args, Timing::Now, false);
+        let (_, result) = (probe.call)(args, &mut start);
+        start.end_sync::<C>(&result);
+        result
     }
 }
 
@@ -222,7 +241,9 @@ impl<C: TracedCall> Kind<Asynchronous, C> {
         F: FnOnce(C::Args, &mut CallStart) -> (M, Fut),
         Fut: Future<Output = Result<C::Response, C::Error>>,
     {
-        trace_async::<C, M, Fut>(args, probe.call)
+        let mut start = CallStart::prepare::<C>(&args, Timing::FirstPoll, false);
+        let (_, inner) = (probe.call)(args, &mut start);
+        TracedFuture::new(start, inner)
     }
 }
 
@@ -243,6 +264,8 @@ impl<S: TracedStreamCall> Kind<Streamed, S> {
         Fut: Future<Output = Result<St, StreamError<S>>>,
         St: Stream<Item = Result<S::Item, StreamError<S>>>,
     {
-        trace_stream::<S, M, Fut>(args, probe.call)
+        let mut start = CallStart::prepare::<S::Call>(&args, Timing::FirstPoll, true);
+        let (_, inner) = (probe.call)(args, &mut start);
+        TracedStreamFuture::new(start, inner)
     }
 }

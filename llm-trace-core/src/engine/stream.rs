@@ -30,7 +30,7 @@ pub use futures_core::Stream;
 use opentelemetry::KeyValue;
 use pin_project_lite::pin_project;
 
-use super::call::{CallStart, Started, Timing};
+use super::call::{CallStart, Started};
 use super::poll::in_context;
 use super::response::cow_value;
 use crate::content::{Message, Part};
@@ -295,19 +295,12 @@ where
     }
 }
 
-/// Traces one streamed call of kind `S`: prepared now, started at the first poll.
-#[inline]
-pub(crate) fn trace_stream<S, M, Fut>(
-    args: <S::Call as TracedCall>::Args,
-    call: impl FnOnce(<S::Call as TracedCall>::Args, &mut CallStart) -> (M, Fut),
-) -> TracedStreamFuture<S, Fut>
-where
-    S: TracedStreamCall,
-{
-    let mut start = CallStart::prepare::<S::Call>(&args, Timing::FirstPoll, true);
-    let (_, inner) = call(args, &mut start);
-    TracedStreamFuture {
-        inner,
-        call: super::future::CallGuard::new(start.into_phase()),
+impl<S: TracedStreamCall, Fut> TracedStreamFuture<S, Fut> {
+    /// The call's future `inner`, traced from its first poll as `start` was prepared.
+    pub(crate) fn new(start: CallStart, inner: Fut) -> Self {
+        TracedStreamFuture {
+            inner,
+            call: super::future::CallGuard::new(start.into_phase()),
+        }
     }
 }

@@ -154,7 +154,9 @@ mod enabled {
     /// Starts the function's span under the current context, with `span` its `tracing`
     /// span, enabled.
     pub(crate) fn start(meta: &'static FnMeta, fields: Fields<'_>, span: tracing::Span) -> FnSpan {
-        let values: Vec<KeyValue> = fields().into_iter().flatten().collect();
+        let values: Vec<KeyValue> = fields
+            .map(|fields| fields().into_iter().flatten().collect())
+            .unwrap_or_default();
         for field in &values {
             record(&span, field);
         }
@@ -207,7 +209,7 @@ mod enabled {
         let (cx, dropped, adopted) = match start {
             Start::Adopted { cx, dropped } => (Some(cx), dropped, true),
             Start::Own => {
-                let own = start_context(meta, &fields);
+                let own = start_context(meta, Some(&fields));
                 match own {
                     SpanStart::Recording(cx) => (Some(cx), false, false),
                     SpanStart::Dropped(cx) => (Some(cx), true, false),
@@ -220,7 +222,7 @@ mod enabled {
             // Work handed off enters the `tracing` span too, while the function runs.
             Registration::new(&cx.with_value(HandoffSpan(span.clone())))
         });
-        let usage = FnUsage::start(meta, &fields, cx.as_ref());
+        let usage = FnUsage::start(meta, Some(&fields), cx.as_ref());
         SpanEnd {
             cx,
             registration,
