@@ -9,6 +9,9 @@
 # FEATURES (default "mistral") lists llm-trace's features, space-separated: e.g.
 # FEATURES="mistral tracing" measures the `tracing` feature's expansion.
 #
+# INSTRUCTIONS=1 also counts the instructions of one rebuild of each (cargo and rustc,
+# under valgrind's callgrind): the same count on every run, however busy the machine.
+#
 # The crates are generated under target/compile-time; their dependencies are built once.
 set -euo pipefail
 repo=$(cd "${1:-$(dirname "$0")/..}" && pwd)
@@ -73,7 +76,21 @@ report() { # label, plain column, traced column
     r=$(awk -v a="$2" -v b="$3" '{ printf "%.3f\n", $b / $a }' "$work/times" | median)
     echo "  $1: plain ${p}s, #[llm_trace] ${t}s, ratio of medians $(echo "scale=2; $t / $p" | bc), median ratio $r"
 }
+instructions() { # dir: instructions executed by one whole-crate rebuild
+    local out=$work/callgrind
+    mkdir -p "$out" && rm -f "$out"/*
+    touch "$1/src/lib.rs"
+    (cd "$1" && valgrind --tool=callgrind --trace-children=yes \
+        --callgrind-out-file="$out/%p" cargo build -q -j 2) 2> "$out/log" > /dev/null
+    grep -E "Collected" "$out/log" | tr -d , | awk '{ s += $NF } END { print s }'
+}
+
 echo "$n functions, debug rebuild, median of $runs interleaved runs:"
 report "wall time" 1 3
 # CPU time is what a busy machine disturbs least: compare it when other work is running.
 report "cpu time (user + sys)" 2 4
+if [ "${INSTRUCTIONS:-0}" = 1 ]; then
+    p=$(instructions "$plain")
+    t=$(instructions "$traced")
+    echo "  instructions (cargo + rustc): plain $p, #[llm_trace] $t, ratio $(echo "scale=3; $t / $p" | bc)"
+fi

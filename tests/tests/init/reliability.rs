@@ -294,9 +294,14 @@ fn ten_thousand_calls_from_64_threads_all_arrive_with_valid_parents() {
 fn disabling_batching_loses_nothing_more() {
     let _one = llm_trace_tests::exclusive();
     let receiver = OtlpReceiver::start();
+    // A queue that holds every span: what is measured is whether exporting as soon as
+    // spans are queued loses any, not whether a busy machine's export thread keeps up
+    // with 80000 spans a second (a smaller queue would drop and count them, as
+    // `a_flood_into_a_slow_collector_counts_every_lost_span` checks).
     let telemetry = llm_trace::builder()
         .otlp_endpoint(receiver.endpoint())
         .disable_batch(true)
+        .max_queue_size(2 * 8 * 250)
         .init()
         .unwrap();
     let threads: Vec<_> = (0..8)
