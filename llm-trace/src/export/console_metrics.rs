@@ -17,7 +17,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use opentelemetry::{KeyValue, Value};
+use opentelemetry::KeyValue;
 use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::metrics::data::{AggregatedMetrics, MetricData, ResourceMetrics};
 use opentelemetry_sdk::metrics::exporter::PushMetricExporter;
@@ -155,11 +155,19 @@ fn render(summary: &Summary) -> String {
             }
         }
         if totals.cost > 0.0 {
-            let _ = write!(out, ", cost ${}", Value::F64(totals.cost));
+            let _ = write!(out, ", cost ${}", usd(totals.cost));
         }
         out.push('\n');
     }
     out
+}
+
+/// A sum of costs from the cost histogram, to the femto-dollar every price is exact to:
+/// the float drift of the sum (`0.09483800000000002`) is not shown.
+fn usd(cost: f64) -> String {
+    let text = format!("{cost:.15}");
+    let text = text.trim_end_matches('0');
+    text.strip_suffix('.').unwrap_or(text).to_owned()
 }
 
 /// `3 calls (1 failed), tokens 19 in / 9 out, cost $0.0000046` and what it leaves out.
@@ -181,7 +189,7 @@ fn render_usage_totals(out: &mut String, totals: &UsageTotals, tokens: bool) {
         }
     }
     if let Some(cost) = totals.cost_usd() {
-        let _ = write!(out, ", cost ${}", Value::F64(cost));
+        let _ = write!(out, ", cost ${}", usd(cost));
     }
     if totals.unpriced_calls() > 0 {
         let _ = write!(out, ", {} unpriced", totals.unpriced_calls());
@@ -243,6 +251,14 @@ impl PushMetricExporter for ConsoleMetricsExporter {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn summed_costs_are_shown_without_float_drift() {
+        assert_eq!(super::usd(0.094838 + 1e-17), "0.094838");
+        assert_eq!(super::usd(0.0000056), "0.0000056");
+        assert_eq!(super::usd(0.1 + 0.2), "0.3");
+        assert_eq!(super::usd(12.0), "12");
+    }
+
     use super::*;
 
     #[test]
