@@ -16,6 +16,7 @@ pub(crate) mod poll;
 pub(crate) mod probe;
 pub(crate) mod recorder;
 pub(crate) mod response;
+pub(crate) mod root_sampling;
 pub(crate) mod server;
 pub(crate) mod state;
 pub(crate) mod stream;
