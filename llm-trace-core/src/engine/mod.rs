@@ -14,6 +14,7 @@ pub(crate) mod metrics;
 pub(crate) mod parent;
 pub(crate) mod poll;
 pub(crate) mod probe;
+pub(crate) mod recent;
 pub(crate) mod recorder;
 pub(crate) mod response;
 pub(crate) mod root_sampling;
