@@ -511,7 +511,7 @@ impl CallSpan {
             .tracer
             .start(
                 pending.name,
-                |builder| {
+                |builder, _| {
                     builder
                         .with_kind(SpanKind::Client)
                         .with_attributes(attributes)

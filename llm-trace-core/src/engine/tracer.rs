@@ -219,10 +219,13 @@ impl TracerSource {
 
     /// Starts a span under `parent`: nothing when no real tracer is there or the parent is
     /// sampled out (the parent's context already carries that decision to the children).
+    /// `builder` completes the span's builder; its flag says whether llm-trace knows the
+    /// span will be sampled (it decided the root, see [`SampledTracer`]): then attributes
+    /// are best given there, as the sampler will not drop them.
     pub(crate) fn start(
         &self,
         name: Cow<'static, str>,
-        builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
+        builder: impl FnOnce(SpanBuilder, bool) -> SpanBuilder,
         parent: &Context,
     ) -> SpanStart {
         let parent_sampled = parent_sampling(parent);
@@ -237,13 +240,18 @@ impl TracerSource {
                 if let Some(RootDecision::Dropped(span_context)) = decision {
                     return SpanStart::Dropped(parent.with_remote_span_context(span_context));
                 }
-                tracer.start(builder(SpanBuilder::from_name(name)), parent, decision)
+                let sampled = matches!(
+                    decision,
+                    Some(RootDecision::Sdk | RootDecision::Sampled(_))
+                );
+                let builder = builder(SpanBuilder::from_name(name), sampled);
+                tracer.start(builder, parent, decision)
             }
             TracerSource::Global => {
                 if parent_sampled.is_none() && noop::known() {
                     return SpanStart::None;
                 }
-                let builder = builder(SpanBuilder::from_name(name));
+                let builder = builder(SpanBuilder::from_name(name), false);
                 let span = global_tracer().build_with_context(builder, parent);
                 if span.span_context().is_valid() {
                     if parent_sampled.is_some() && is_echo_of_local(&span, parent) {
