@@ -112,16 +112,19 @@ fn instructions(me: &std::path::Path, case: &str, calls: u64) -> Option<u64> {
     let profile = std::fs::read_to_string(&main_thread).ok()?;
     for path in std::fs::read_dir(std::env::temp_dir()).ok()?.flatten() {
         let name = path.file_name();
-        if name
-            .to_string_lossy()
-            .starts_with(&format!("llm-trace-callgrind-{}-{calls}", std::process::id()))
-        {
+        if name.to_string_lossy().starts_with(&format!(
+            "llm-trace-callgrind-{}-{calls}",
+            std::process::id()
+        )) {
             let _ = std::fs::remove_file(path.path());
         }
     }
     profile
         .lines()
-        .find_map(|line| line.strip_prefix("summary: ").or(line.strip_prefix("totals: ")))
+        .find_map(|line| {
+            line.strip_prefix("summary: ")
+                .or(line.strip_prefix("totals: "))
+        })
         .and_then(|total| total.trim().split(' ').next()?.parse().ok())
 }
 
@@ -140,7 +143,13 @@ fn run_case(case: &str, calls: u64) {
         for _ in 0..200 {
             call();
         }
+        let start = std::time::Instant::now();
         measured_loop(calls, &mut *call);
+        // Outside valgrind, a quick timing (noisy: criterion's benches are the reference).
+        eprintln!(
+            "{case}: {:.1} ns per call",
+            start.elapsed().as_nanos() as f64 / calls as f64
+        );
     };
     let receiver = || {
         let receiver = OtlpReceiver::start();

@@ -295,7 +295,9 @@ impl Started {
 
     /// Whether the call's content is captured.
     pub(crate) fn captures_content(&self) -> bool {
-        self.span.as_ref().is_some_and(|span| span.content.is_some())
+        self.span
+            .as_ref()
+            .is_some_and(|span| span.content.is_some())
     }
 
     /// Whether anything (span, metrics, usage) wants what the response says.
@@ -375,8 +377,7 @@ impl Started {
             if let Some(cx) = cx {
                 let span = cx.span();
                 if recording {
-                    let mut attributes =
-                        response_attributes(info, cost, self.state.openlit_compat);
+                    let mut attributes = response_attributes(info, cost, self.state.openlit_compat);
                     attributes.extend(extra);
                     attributes.extend(late_attribute(&settled));
                     span.set_attributes(attributes);

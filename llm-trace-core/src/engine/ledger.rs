@@ -6,9 +6,13 @@
 //! it is seen (at most the cap of each table; further ones share its `other` entry), then
 //! updated under its own small lock: a traced call finds its entries in maps under one read
 //! lock — its pair by the function's static name (a pointer) and a short list of models —,
-//! allocates nothing, and adds its numbers to each. The per-model and per-function
+//! allocates nothing, and adds its numbers to each. A call that adds to its pair alone (no
+//! usage key, no total budget) takes not even that lock: its thread keeps the pair's entry
+//! (see [`recent`](super::recent)) and adds to it directly. The per-model and per-function
 //! breakdowns are summed from the pairs when a snapshot is taken. A reset swaps the whole
-//! period under the write lock, so a call is counted in exactly one period.
+//! period under the write lock, then seals the old period's pairs before reading them: a
+//! call holding a sealed entry is counted in the new period, so every call is counted in
+//! exactly one period.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;

@@ -96,6 +96,8 @@ pub(crate) struct Wanted {
 /// Calls `use_found` once with the price of `model` for `operation` in `state`'s table
 /// and the usage entry of (`function`, `model`) in its ledger, as `wanted`: remembered by
 /// this thread (looked up in `state` the first time).
+// The model as a `Cow`: a slot keeps a static one borrowed, without allocating.
+#[allow(clippy::ptr_arg)]
 pub(crate) fn with(
     state: &Arc<State>,
     operation: Operation,
@@ -104,7 +106,7 @@ pub(crate) fn with(
     wanted: Wanted,
     mut use_found: impl FnMut(Found<'_>),
 ) {
-    if !wanted.price && !(wanted.pair && state.usage.is_some()) {
+    if !(wanted.price || wanted.pair && state.usage.is_some()) {
         return use_found(Found::default());
     }
     let remembered = RECENT.try_with(|recent| {
@@ -142,6 +144,7 @@ pub(crate) fn with(
 
 impl Slots {
     /// The slot of this call, filled now if none was.
+    #[allow(clippy::ptr_arg)] // see `with`
     fn slot(
         &mut self,
         state: &Arc<State>,

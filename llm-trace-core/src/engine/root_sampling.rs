@@ -37,8 +37,10 @@ pub enum RootRule {
     Ratio(f64),
 }
 
-/// A tracer provider's sampler, as llm-trace applies it to root spans; see the
-/// [module docs](self).
+/// A tracer provider's sampler, as llm-trace applies it to root spans: a root the rule
+/// drops runs under the span context the SDK would have made, without an SDK span; a root
+/// it samples gets its trace id from [`take_root_trace_id`], in the provider's id generator,
+/// and the SDK's sampler decides on it the same way.
 #[derive(Clone, Copy, Debug)]
 pub struct RootSampling {
     rule: Rule,
@@ -212,14 +214,8 @@ mod tests {
     }
 
     fn sdk_samples(sampler: &Sampler, parent: &Context, trace_id: TraceId) -> bool {
-        let result = sampler.should_sample(
-            Some(parent),
-            trace_id,
-            "f",
-            &SpanKind::Internal,
-            &[],
-            &[],
-        );
+        let result =
+            sampler.should_sample(Some(parent), trace_id, "f", &SpanKind::Internal, &[], &[]);
         assert_eq!(result.trace_state, TraceState::default());
         result.decision == SamplingDecision::RecordAndSample
     }

@@ -10,6 +10,10 @@
 //! global provider is noticed under a millisecond at that thread's call rate — so the
 //! no-provider path costs a thread-local counter, not a clock read.
 //!
+//! A tracer llm-trace built the sampler of (`init()`'s) has its root spans decided by
+//! llm-trace itself, with the sampler's rule: a dropped root costs no SDK span (see
+//! [`root_sampling`](super::root_sampling)).
+//!
 //! A no-op tracer asked for a child of a valid parent hands back the parent's own span
 //! context. When the global tracer does that under a parent made in this process, the
 //! parent came from another tracer — typically a provider handed only to
@@ -240,10 +244,8 @@ impl TracerSource {
                 if let Some(RootDecision::Dropped(span_context)) = decision {
                     return SpanStart::Dropped(parent.with_remote_span_context(span_context));
                 }
-                let sampled = matches!(
-                    decision,
-                    Some(RootDecision::Sdk | RootDecision::Sampled(_))
-                );
+                let sampled =
+                    matches!(decision, Some(RootDecision::Sdk | RootDecision::Sampled(_)));
                 let builder = builder(SpanBuilder::from_name(name), sampled);
                 tracer.start(builder, parent, decision)
             }
