@@ -39,11 +39,14 @@ const CASES: &[&str] = &[
     "traced, no provider",
     "traced, sampled out (Recorder, AlwaysOff)",
     "traced, under a sampled-out parent",
+    "traced, under a sampled-out parent, usage off",
     "traced, recorded (simple processor, discarding exporter)",
     "baseline: two hand-made SDK spans",
     "init(): sampled out, metrics disabled",
     "init(): sampled out (ratio 0.5 of roots; half recorded), metrics disabled",
     "init(): OTLP traces and metrics",
+    "init(): OTLP traces, metrics disabled",
+    "init(): OTLP traces, metrics disabled, usage report",
 ];
 
 fn main() {
@@ -200,6 +203,24 @@ fn run_case(case: &str, calls: u64) {
                 black_box(traced(black_box(&client)));
             }));
         }
+        "traced, under a sampled-out parent, usage off" => {
+            let provider = SdkTracerProvider::builder()
+                .with_simple_exporter(Discard)
+                .build();
+            llm_trace::set_tracer_provider(&provider);
+            llm_trace::Recorder::update_global(|recorder| recorder.no_usage());
+            let parent = SpanContext::new(
+                TraceId::from(7),
+                SpanId::from(9),
+                TraceFlags::default(),
+                true,
+                TraceState::default(),
+            );
+            let _parent = Context::current().with_remote_span_context(parent).attach();
+            measure(Box::new(|| {
+                black_box(traced(black_box(&client)));
+            }));
+        }
         "traced, recorded (simple processor, discarding exporter)" => {
             price_the_fake_model();
             let provider = SdkTracerProvider::builder()
@@ -250,6 +271,31 @@ fn run_case(case: &str, calls: u64) {
             measure(Box::new(|| {
                 black_box(traced(black_box(&client)));
             }));
+        }
+        "init(): OTLP traces, metrics disabled" => {
+            let receiver = receiver();
+            let _telemetry = builder(&receiver).disable_metrics(true).init().unwrap();
+            price_the_fake_model();
+            measure(Box::new(|| {
+                black_box(traced(black_box(&client)));
+            }));
+        }
+        "init(): OTLP traces, metrics disabled, usage report" => {
+            let receiver = receiver();
+            let report =
+                std::env::temp_dir().join(format!("llm-trace-callgrind-{}", std::process::id()));
+            std::fs::create_dir_all(&report).unwrap();
+            let telemetry = builder(&receiver)
+                .disable_metrics(true)
+                .report(report.join("usage.html"))
+                .init()
+                .unwrap();
+            price_the_fake_model();
+            measure(Box::new(|| {
+                black_box(traced(black_box(&client)));
+            }));
+            drop(telemetry);
+            let _ = std::fs::remove_dir_all(&report);
         }
         other => panic!("no case named {other:?}; cases: {CASES:?}"),
     }

@@ -365,7 +365,7 @@ impl Started {
         // In USD for the span and the metrics only: usage adds the exact units.
         let cost = units
             .filter(|_| recording || self.metrics.is_some())
-            .map(usd_of_units);
+            .map(usd);
         if let Some(metrics) = &self.metrics {
             let usage = info
                 .usage
@@ -525,6 +525,13 @@ impl CallSpan {
             self.content = None;
         }
     }
+}
+
+/// [`usd_of_units`], out of line: inlined, its `u128` to `f64` conversion (a library call)
+/// is done on every call, needed or not.
+#[inline(never)]
+fn usd(units: u128) -> f64 {
+    usd_of_units(units)
 }
 
 /// `llm_trace.late = true` when the call ended after a function it ran under returned.
