@@ -1,7 +1,7 @@
 //! Root spans under `init()`'s sampler: llm-trace decides them itself (sampled-out roots
 //! cost no SDK span), exactly as the SDK's sampler would — the same trace ids recorded, the
-//! application's spans under a dropped function dropped too, "not sampled" propagated — and
-//! a sampled-out root allocates at most its span context.
+//! application's spans under a dropped function dropped too, "not sampled" propagated, sync
+//! and async — and a sampled-out root allocates only its span context.
 
 use llm_trace::{llm_trace, Sampling};
 use llm_trace_tests::alloc_counter::allocations;
@@ -139,4 +139,49 @@ fn a_sampled_out_root_allocates_only_its_span_context() {
     assert_eq!(llm_trace::usage().total().calls(), 103);
     assert!(telemetry.shutdown().is_clean());
     assert!(receiver.spans().is_empty());
+}
+
+#[llm_trace]
+async fn sampled_async(
+    client: &FakeClient,
+    tracer: &opentelemetry_sdk::trace::SdkTracer,
+) -> SpanContext {
+    client
+        .chat_async(FakeModel, Vec::new(), None)
+        .await
+        .unwrap();
+    tokio::task::yield_now().await;
+    tracer.in_span("app_span", |_| ());
+    Context::map_current(|cx| cx.span().span_context().clone())
+}
+
+#[test]
+fn an_async_function_dropped_by_llm_trace_runs_under_its_dropped_context() {
+    let _one = llm_trace_tests::exclusive();
+    let receiver = OtlpReceiver::start();
+    let telemetry = llm_trace::builder()
+        .otlp_endpoint(receiver.endpoint())
+        .sampler(Sampling::AlwaysOff)
+        .disable_metrics(true)
+        .init()
+        .unwrap();
+    let tracer = opentelemetry::trace::TracerProvider::tracer(
+        telemetry.tracer_provider().unwrap(),
+        "the application",
+    );
+    let client = FakeClient::new();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let first = runtime.block_on(sampled_async(&client, &tracer));
+    let second = runtime.block_on(sampled_async(&client, &tracer));
+    // Across its awaits, the function ran under a valid, not sampled span context of its
+    // own: a new trace each time.
+    for cx in [&first, &second] {
+        assert!(cx.is_valid() && !cx.is_sampled() && !cx.is_remote());
+    }
+    assert_ne!(first.trace_id(), second.trace_id());
+    assert_eq!(llm_trace::usage().total().calls(), 2);
+    assert!(telemetry.shutdown().is_clean());
+    assert!(receiver.spans().is_empty(), "nothing under it was recorded");
 }
