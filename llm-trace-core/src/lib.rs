@@ -69,6 +69,7 @@ pub mod __private {
         Probe, Receiver, Streamed, Types, UnknownReceiver, Untraced, UntracedCall,
     };
     pub use crate::engine::recorder::{InScope, Recorder, RecorderBuilder};
+    pub use crate::engine::root_sampling::{take_root_trace_id, RootRule, RootSampling};
     pub use crate::engine::server::server_address;
     pub use crate::engine::stream::{Stream, TracedStream, TracedStreamFuture};
     pub use crate::engine::sync::{lock, read, write};

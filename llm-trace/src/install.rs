@@ -344,7 +344,10 @@ pub(crate) fn install(builder: Builder, env: Environment<'_>) -> Result<Telemetr
     };
     let pipeline = Pipeline::build(&settings, &console, env)?;
     let recorder = match &pipeline.tracer_provider {
-        Some(provider) => recorder.tracer_provider(provider),
+        Some(provider) => recorder.tracer_provider_sampled(
+            provider,
+            crate::export::sampling::root_sampling(settings.sampling),
+        ),
         None => recorder.no_tracing(),
     };
     let recorder = match &pipeline.meter_provider {

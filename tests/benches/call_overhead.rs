@@ -1,6 +1,6 @@
 //! Per-call overhead of llm-trace: one fake client call (in memory, no network) run plain,
-//! and inside a `#[llm_trace]` function with no provider, under a sampled-out parent,
-//! and recorded by an SDK provider (simple processor, discarding exporter), next to the
+//! and inside a `#[llm_trace]` function with no provider, as a sampled-out root, under a
+//! sampled-out parent (usage counted, and not), and recorded by an SDK provider (simple processor, discarding exporter), next to the
 //! same spans made by hand with the OpenTelemetry API (sampled out, and recorded).
 //!
 //! ```text
@@ -17,7 +17,10 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use llm_trace_tests::fake::FakeClient;
 use llm_trace_tests::Discard;
-use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer, TracerProvider};
+use opentelemetry::trace::{
+    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    TracerProvider,
+};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
@@ -59,6 +62,28 @@ fn overhead(c: &mut Criterion) {
             response
         })
     });
+
+    // Under a sampled-out parent no span is started: what remains is the usage count
+    // (the call's two clock reads, its price and usage entry), and without it nothing.
+    {
+        let parent = SpanContext::new(
+            TraceId::from(7),
+            SpanId::from(9),
+            TraceFlags::default(),
+            true,
+            TraceState::default(),
+        );
+        let _parent = Context::current().with_remote_span_context(parent).attach();
+        group.bench_function("traced, under a sampled-out parent", |b| {
+            b.iter(|| traced(black_box(&client)))
+        });
+        let counting = llm_trace::Recorder::current();
+        llm_trace::Recorder::update_global(|recorder| recorder.no_usage());
+        group.bench_function("traced, under a sampled-out parent, usage off", |b| {
+            b.iter(|| traced(black_box(&client)))
+        });
+        counting.set_global();
+    }
 
     // The simple processor exports every span synchronously: no span is dropped by a
     // full queue, so every iteration pays for its spans.

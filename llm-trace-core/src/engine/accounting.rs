@@ -10,7 +10,7 @@ use opentelemetry::{Context, KeyValue};
 
 use super::attribution::{self, Attribution};
 use super::context_attributes::ContextAttributes;
-use super::ledger::{Contribution, Crossed, KeyEntries, Ledger};
+use super::ledger::{Contribution, Crossed, Entry, KeyEntries, Ledger};
 use super::metrics::CallMetrics;
 use super::state::State;
 use super::tracer::TracerSource;
@@ -20,7 +20,8 @@ use crate::semconv;
 
 /// Where one call is counted.
 pub(crate) struct Accounting {
-    ledger: Option<Arc<Ledger>>,
+    /// Whether the state's ledger counts it.
+    counted: bool,
     attribution: Attribution,
     /// Boxed, and only when a usage key has a value here: a call's state moves several
     /// times, and most calls count by no key.
@@ -72,19 +73,62 @@ impl Accounting {
             _ => None,
         };
         Some(Accounting {
-            ledger: ledger.cloned(),
+            counted: ledger.is_some(),
             attribution,
             keys,
         })
     }
 
-    /// Counts the call; says whether it is late, and what fired.
-    pub(crate) fn settle(self, model: &str, call: Contribution) -> Settled {
-        let function = self.attribution.meta.map(|meta| meta.function);
+    /// Whether the state's ledger counts the call (not only its functions' frames).
+    pub(crate) fn counted(&self) -> bool {
+        self.counted
+    }
+
+    /// Counts the call in the state's ledger alone, when nothing else counts it and
+    /// nothing can fire — no frame (roll-up, function budget), no usage key value, no
+    /// budget or threshold: the common case, without [`Accounting::settle`]'s machinery.
+    /// Gives the call back otherwise.
+    pub(crate) fn count_plain(
+        self,
+        state: &State,
+        model: &str,
+        call: &Contribution,
+        pair: Option<&Entry>,
+    ) -> Result<(), Accounting> {
+        match &state.usage {
+            Some(ledger)
+                if self.counted
+                    && self.attribution.frame.is_none()
+                    && self.keys.is_none()
+                    && ledger.is_plain() =>
+            {
+                ledger.account(model, self.function(), None, call, false, pair);
+                Ok(())
+            }
+            _ => Err(self),
+        }
+    }
+
+    /// `code.function.name` of the nearest annotated function.
+    pub(crate) fn function(&self) -> Option<&'static str> {
+        self.attribution.meta.map(|meta| meta.function)
+    }
+
+    /// Counts the call, made with `state` — in `pair`, its (function, model) entry, when the
+    /// caller has it (see [`Ledger::account`]); says whether it is late, and what fired.
+    pub(crate) fn settle(
+        self,
+        state: &State,
+        model: &str,
+        call: Contribution,
+        pair: Option<&Entry>,
+    ) -> Settled {
+        let function = self.function();
         let mut late = false;
         let mut fired = Vec::new();
         let mut nearest_span: Option<Context> = None;
-        let budgets_on = self.ledger.is_some();
+        let ledger = state.usage.as_ref().filter(|_| self.counted);
+        let budgets_on = ledger.is_some();
         if let Some(frame) = &self.attribution.frame {
             for frame in frame.chain() {
                 if nearest_span.is_none() {
@@ -101,7 +145,7 @@ impl Accounting {
                 }
             }
         }
-        let Some(ledger) = self.ledger else {
+        let Some(ledger) = ledger else {
             return Settled {
                 late,
                 fired,
@@ -109,7 +153,7 @@ impl Accounting {
             };
         };
         let keys = self.keys.as_deref();
-        for crossed in ledger.account(model, function, keys, &call, late) {
+        for crossed in ledger.account(model, function, keys, &call, late, pair) {
             let alert = match crossed {
                 Crossed::Key(index, value, limit, spent) => {
                     let key = ledger.keys()[index].to_string();
@@ -157,8 +201,9 @@ impl Accounting {
         fired.sort_by_key(|fired| fired.alert.kind);
         Settled {
             late,
+            // Only what fired needs the ledger afterwards.
+            ledger: (!fired.is_empty()).then(|| Arc::clone(ledger)),
             fired,
-            ledger: Some(ledger),
         }
     }
 }

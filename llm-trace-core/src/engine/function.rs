@@ -68,6 +68,10 @@ impl FnMeta {
     };
 }
 
+/// Room for a recorded function span's attributes when llm-trace builds them: `code.*`,
+/// a few inherited ones, the roll-up's `llm_trace.total.*`, the outcome.
+const FN_SPAN_ATTRIBUTES: usize = 16;
+
 /// The `fields(...)` of a function, if it has any: built only when its span records.
 pub type Fields<'a> = Option<&'a dyn Fn() -> Vec<Option<KeyValue>>>;
 
@@ -131,9 +135,28 @@ fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> SpanStart {
             if !state.tracer.may_record(parent) {
                 return SpanStart::None;
             }
+            let code = || {
+                [
+                    KeyValue::new(semconv::CODE_FUNCTION_NAME, meta.function),
+                    KeyValue::new(semconv::CODE_FILE_PATH, meta.file),
+                    KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(meta.line)),
+                ]
+            };
+            let mut code_set = false;
             let mut cx = match state.tracer.start(
                 Cow::Borrowed(meta.span_name),
-                |builder| builder.with_kind(SpanKind::Internal),
+                |builder, sampled| {
+                    let builder = builder.with_kind(SpanKind::Internal);
+                    if !sampled {
+                        return builder;
+                    }
+                    // A span that will record: its attributes go in one vector sized for
+                    // those it gets later (inherited, the roll-up, the outcome).
+                    code_set = true;
+                    let mut attributes = Vec::with_capacity(FN_SPAN_ATTRIBUTES);
+                    attributes.extend(code());
+                    builder.with_attributes(attributes)
+                },
                 parent,
             ) {
                 SpanStart::Recording(cx) => cx,
@@ -146,14 +169,13 @@ fn start_context(meta: &'static FnMeta, fields: Fields<'_>) -> SpanStart {
                         cx = with_attributes(&cx, fields);
                     }
                 }
-                let code = [
-                    KeyValue::new(semconv::CODE_FUNCTION_NAME, meta.function),
-                    KeyValue::new(semconv::CODE_FILE_PATH, meta.file),
-                    KeyValue::new(semconv::CODE_LINE_NUMBER, i64::from(meta.line)),
-                ];
+                let code = (!code_set).then(code);
                 let inherited = ContextAttributes::of(&cx).map(|a| a.iter().cloned());
-                cx.span()
-                    .set_attributes(code.into_iter().chain(inherited.into_iter().flatten()));
+                cx.span().set_attributes(
+                    code.into_iter()
+                        .flatten()
+                        .chain(inherited.into_iter().flatten()),
+                );
                 if state.openinference {
                     cx.span().set_attribute(KeyValue::new(
                         semconv::OPENINFERENCE_SPAN_KIND,
@@ -224,6 +246,10 @@ impl SpanEnd {
         let span = self.cx.as_ref().map(|cx| cx.span());
         self.usage.close(span.as_ref());
         if let Some(cx) = self.cx.take() {
+            if self.dropped {
+                // A dropped span's context holds no span: there is nothing to end.
+                return;
+            }
             let span = cx.span();
             if std::thread::panicking() {
                 span.set_status(Status::error("panicked"));

@@ -6,9 +6,13 @@
 //! it is seen (at most the cap of each table; further ones share its `other` entry), then
 //! updated under its own small lock: a traced call finds its entries in maps under one read
 //! lock — its pair by the function's static name (a pointer) and a short list of models —,
-//! allocates nothing, and adds its numbers to each. The per-model and per-function
+//! allocates nothing, and adds its numbers to each. A call that adds to its pair alone (no
+//! usage key, no total budget) takes not even that lock: its thread keeps the pair's entry
+//! (see [`recent`](super::recent)) and adds to it directly. The per-model and per-function
 //! breakdowns are summed from the pairs when a snapshot is taken. A reset swaps the whole
-//! period under the write lock, so a call is counted in exactly one period.
+//! period under the write lock, then seals the old period's pairs before reading them: a
+//! call holding a sealed entry is counted in the new period, so every call is counted in
+//! exactly one period.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -107,6 +111,9 @@ struct EntryState {
     totals: UsageTotals,
     /// Whether the entry's key budget fired.
     fired: bool,
+    /// Whether its period ended: calls adding to it without the period's lock (see
+    /// [`Ledger::account`]) count in the new period instead.
+    sealed: bool,
 }
 
 impl Entry {
@@ -129,6 +136,23 @@ impl Entry {
         }
         state.fired = true;
         Some(state.totals.cost)
+    }
+
+    /// Adds a call unless the entry's period ended; says whether it did.
+    fn add_unless_sealed(&self, contribution: &Contribution, late: bool) -> bool {
+        let mut state = sync::lock(&self.state);
+        if state.sealed {
+            return false;
+        }
+        contribution.add_to(&mut state.totals, late);
+        true
+    }
+
+    /// Its totals, once no call adds to it any more.
+    fn seal(&self) -> UsageTotals {
+        let mut state = sync::lock(&self.state);
+        state.sealed = true;
+        state.totals.clone()
     }
 
     fn totals(&self) -> UsageTotals {
@@ -242,6 +266,14 @@ impl Pairs {
                 function,
                 state: Mutex::default(),
             }));
+    }
+
+    /// Ends the period of every pair: later calls holding one count in the next period.
+    fn seal(&self) {
+        for entry in self.by_function.values().flatten() {
+            entry.seal();
+        }
+        self.other.seal();
     }
 
     /// The per-model and per-function breakdowns.
@@ -432,6 +464,8 @@ pub(crate) struct Ledger {
     origin: Instant,
     warnings: [Warning; 6],
     callback_panicked: AtomicBool,
+    /// No usage key, no budget (see [`Ledger::is_plain`]).
+    plain: bool,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -475,6 +509,7 @@ impl Ledger {
         if !keys.is_empty() || !config.budgets.functions.is_empty() {
             FUNCTION_SETTINGS.store(true, Ordering::Relaxed);
         }
+        let plain = keys.is_empty() && config.budgets.is_empty();
         Ledger {
             config: config.clone(),
             period: RwLock::new(Period::new(1, keys.len(), max_values)),
@@ -491,7 +526,14 @@ impl Ledger {
             origin: Instant::now(),
             warnings: Default::default(),
             callback_panicked: AtomicBool::new(false),
+            plain,
         }
+    }
+
+    /// Whether it counts by no usage key and watches no budget: a call then only adds to
+    /// its (function, model) pair.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.plain
     }
 
     /// What it was built with.
@@ -555,8 +597,27 @@ impl Ledger {
         entries
     }
 
+    /// The entry of the (`function`, `model`) pair in the current period (its `other` entry
+    /// past the cap), made if it is new: for a thread to remember (see
+    /// [`recent`](super::recent)) and pass to [`Ledger::account`].
+    pub(crate) fn pair_entry(&self, function: Option<&'static str>, model: &str) -> Arc<Entry> {
+        if let Some(entry) = sync::read(&self.period).pairs.find(function, model) {
+            return Arc::clone(entry);
+        }
+        let mut period = sync::write(&self.period);
+        let id = period.id;
+        period.pairs.insert(id, function, model);
+        let found = period.pairs.find(function, model);
+        Arc::clone(found.unwrap_or(&period.pairs.other))
+    }
+
     /// Counts one call of `model` made in `function`, with its key entries; says which
     /// key, window and total budgets it made fire.
+    ///
+    /// `pair` is the pair's entry as [`Ledger::pair_entry`] gave it, if the caller kept one:
+    /// when the call adds to nothing else of the period (no usage key, no total budget) it
+    /// is counted there without the period's lock — unless that period ended, then as any
+    /// call.
     pub(crate) fn account(
         &self,
         model: &str,
@@ -564,7 +625,14 @@ impl Ledger {
         keys: Option<&KeyEntries>,
         contribution: &Contribution,
         late: bool,
+        pair: Option<&Entry>,
     ) -> Vec<Crossed> {
+        let alone = self.keys.is_empty() && self.budgets.total.is_none();
+        if let (Some(pair), true) = (pair, alone) {
+            if pair.add_unless_sealed(contribution, late) {
+                return self.windows(contribution);
+            }
+        }
         let counted = {
             let period = sync::read(&self.period);
             self.add(&period, model, function, keys, contribution, late)
@@ -666,6 +734,8 @@ impl Ledger {
         let next = Period::new(period.id + 1, self.keys.len(), self.max_values);
         let old = std::mem::replace(&mut *period, next);
         drop(period);
+        // Calls adding to its entries without the lock now count in the new period.
+        old.pairs.seal();
         old.usage(&self.keys)
     }
 

@@ -338,6 +338,11 @@ impl CallMetrics {
         }
     }
 
+    /// The client's endpoint, once known (before the call starts).
+    pub(crate) fn set_server(&mut self, server: Option<(Arc<str>, u16)>) {
+        self.server = server;
+    }
+
     /// Counts one budget crossed.
     pub(crate) fn record_budget_exceeded(&self, kind: &'static str) {
         self.instruments

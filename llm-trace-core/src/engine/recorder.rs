@@ -12,6 +12,7 @@ use pin_project_lite::pin_project;
 
 use super::ledger::{Ledger, UsageConfig};
 use super::metrics::MetricsSource;
+use super::root_sampling::RootSampling;
 use super::state::{self, State};
 use super::tracer::{forget_noop, TracerSource};
 use crate::budget::{BudgetStatus, Budgets};
@@ -287,6 +288,22 @@ impl RecorderBuilder {
         <P::Tracer as Tracer>::Span: Send + Sync + 'static,
     {
         self.state.tracer = TracerSource::from_provider(provider);
+        self
+    }
+
+    /// Spans come from `provider`, whose sampler samples root spans as `roots` says and
+    /// whose id generator makes its trace ids with
+    /// [`take_root_trace_id`](crate::__private::take_root_trace_id) first: llm-trace then
+    /// decides root spans itself, and makes none for the sampled-out ones (see
+    /// `RootSampling`). For `llm_trace::init()`, which builds such a provider; not public API.
+    #[doc(hidden)]
+    pub fn tracer_provider_sampled<P>(mut self, provider: &P, roots: RootSampling) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        self.state.tracer = TracerSource::from_provider_sampled(provider, roots);
         self
     }
 

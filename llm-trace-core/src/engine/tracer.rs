@@ -10,6 +10,10 @@
 //! global provider is noticed under a millisecond at that thread's call rate — so the
 //! no-provider path costs a thread-local counter, not a clock read.
 //!
+//! A tracer llm-trace built the sampler of (`init()`'s) has its root spans decided by
+//! llm-trace itself, with the sampler's rule: a dropped root costs no SDK span (see
+//! [`root_sampling`](super::root_sampling)).
+//!
 //! A no-op tracer asked for a child of a valid parent hands back the parent's own span
 //! context. When the global tracer does that under a parent made in this process, the
 //! parent came from another tracer — typically a provider handed only to
@@ -25,6 +29,8 @@ use std::time::{Duration, Instant};
 use opentelemetry::global::{self, BoxedTracer};
 use opentelemetry::trace::{Span, SpanBuilder, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::{Context, InstrumentationScope};
+
+use super::root_sampling::{with_root_trace_id, RootDecision, RootSampling};
 
 /// How long llm-trace trusts that the global provider is a no-op before asking again.
 pub(crate) const NOOP_RECHECK: Duration = Duration::from_secs(1);
@@ -52,8 +58,20 @@ pub(crate) enum TracerSource {
 /// Starts spans of one tracer, keeping its concrete span type until the span is in its
 /// context (a `BoxedTracer` would box each span once more).
 pub(crate) trait SpanFactory: Send + Sync {
-    /// A new span under `parent`.
-    fn start(&self, builder: SpanBuilder, parent: &Context) -> SpanStart;
+    /// What the factory decided about a span started now under `parent` before any span
+    /// is built, if it decides such spans itself (see [`SampledTracer`]).
+    fn decide(&self, _parent: &Context) -> Option<RootDecision> {
+        None
+    }
+
+    /// A new span under `parent`, sampled as `decision` (from [`SpanFactory::decide`])
+    /// says.
+    fn start(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        decision: Option<RootDecision>,
+    ) -> SpanStart;
 }
 
 /// What starting a span gave.
@@ -87,8 +105,56 @@ where
     T: Tracer + Send + Sync,
     T::Span: Send + Sync + 'static,
 {
-    fn start(&self, builder: SpanBuilder, parent: &Context) -> SpanStart {
+    fn start(&self, builder: SpanBuilder, parent: &Context, _: Option<RootDecision>) -> SpanStart {
         in_context_of(self.0.build_with_context(builder, parent), parent)
+    }
+}
+
+/// A tracer whose provider's sampler llm-trace knows: it decides root spans itself (see
+/// [`root_sampling`](super::root_sampling)).
+struct SampledTracer<T> {
+    tracer: T,
+    roots: RootSampling,
+    /// Set when the provider's id generator did not take a decided trace id: its roots are
+    /// then left to the SDK, which decides them on ids of its own.
+    unaware: AtomicBool,
+}
+
+impl<T> SpanFactory for SampledTracer<T>
+where
+    T: Tracer + Send + Sync,
+    T::Span: Send + Sync + 'static,
+{
+    fn decide(&self, parent: &Context) -> Option<RootDecision> {
+        match self.unaware.load(Ordering::Relaxed) {
+            false => self.roots.decide(parent),
+            true => None,
+        }
+    }
+
+    fn start(
+        &self,
+        builder: SpanBuilder,
+        parent: &Context,
+        decision: Option<RootDecision>,
+    ) -> SpanStart {
+        match decision {
+            None | Some(RootDecision::Sdk) => {
+                in_context_of(self.tracer.build_with_context(builder, parent), parent)
+            }
+            Some(RootDecision::Dropped(span_context)) => {
+                SpanStart::Dropped(parent.with_remote_span_context(span_context))
+            }
+            Some(RootDecision::Sampled(trace_id)) => {
+                let (span, taken) = with_root_trace_id(trace_id, || {
+                    self.tracer.build_with_context(builder, parent)
+                });
+                if !taken && span.span_context().is_valid() {
+                    self.unaware.store(true, Ordering::Relaxed);
+                }
+                in_context_of(span, parent)
+            }
+        }
     }
 }
 
@@ -116,6 +182,22 @@ impl TracerSource {
         TracerSource::Installed(Arc::new(TypedTracer(provider.tracer_with_scope(scope()))))
     }
 
+    /// The tracer of `provider`, whose sampler samples root spans as `roots` says and whose
+    /// id generator takes the trace ids llm-trace decided on: root spans are decided by
+    /// llm-trace, sampled-out ones without asking the SDK.
+    pub(crate) fn from_provider_sampled<P>(provider: &P, roots: RootSampling) -> Self
+    where
+        P: TracerProvider,
+        P::Tracer: Send + Sync + 'static,
+        <P::Tracer as Tracer>::Span: Send + Sync + 'static,
+    {
+        TracerSource::Installed(Arc::new(SampledTracer {
+            tracer: provider.tracer_with_scope(scope()),
+            roots,
+            unaware: AtomicBool::new(false),
+        }))
+    }
+
     /// Whether a span started now under `parent` could record: not under a sampled-out
     /// parent (llm-trace samples parent-based) or function, not without a tracer.
     /// Allocation-free.
@@ -141,24 +223,37 @@ impl TracerSource {
 
     /// Starts a span under `parent`: nothing when no real tracer is there or the parent is
     /// sampled out (the parent's context already carries that decision to the children).
+    /// `builder` completes the span's builder; its flag says whether llm-trace knows the
+    /// span will be sampled (it decided the root, see [`SampledTracer`]): then attributes
+    /// are best given there, as the sampler will not drop them.
     pub(crate) fn start(
         &self,
         name: Cow<'static, str>,
-        builder: impl FnOnce(SpanBuilder) -> SpanBuilder,
+        builder: impl FnOnce(SpanBuilder, bool) -> SpanBuilder,
         parent: &Context,
     ) -> SpanStart {
         let parent_sampled = parent_sampling(parent);
         if parent_sampled == Some(false) {
             return SpanStart::None;
         }
-        let builder = builder(SpanBuilder::from_name(name));
         match self {
             TracerSource::Off => SpanStart::None,
-            TracerSource::Installed(tracer) => tracer.start(builder, parent),
+            TracerSource::Installed(tracer) => {
+                // A dropped root decided by llm-trace: no span to build at all.
+                let decision = tracer.decide(parent);
+                if let Some(RootDecision::Dropped(span_context)) = decision {
+                    return SpanStart::Dropped(parent.with_remote_span_context(span_context));
+                }
+                let sampled =
+                    matches!(decision, Some(RootDecision::Sdk | RootDecision::Sampled(_)));
+                let builder = builder(SpanBuilder::from_name(name), sampled);
+                tracer.start(builder, parent, decision)
+            }
             TracerSource::Global => {
                 if parent_sampled.is_none() && noop::known() {
                     return SpanStart::None;
                 }
+                let builder = builder(SpanBuilder::from_name(name), false);
                 let span = global_tracer().build_with_context(builder, parent);
                 if span.span_context().is_valid() {
                     if parent_sampled.is_some() && is_echo_of_local(&span, parent) {

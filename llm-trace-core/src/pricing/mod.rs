@@ -240,6 +240,16 @@ impl PricingTable {
         }
     }
 
+    /// The prices of `model` for `operation`, or `None` — with the one-time warning of
+    /// [`PricingTable::cost_units`] — when the model is not priced.
+    pub(crate) fn price_or_warn(&self, operation: Operation, model: &str) -> Option<ModelPrice> {
+        let price = self.get(operation, model);
+        if price.is_none() {
+            warn_unknown_model(operation, model);
+        }
+        price
+    }
+
     /// The number of models priced, all operations together.
     pub fn len(&self) -> usize {
         self.chat.len() + self.embeddings.len()

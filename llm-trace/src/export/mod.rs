@@ -24,6 +24,7 @@ pub(crate) mod grpc;
 pub(crate) mod http;
 pub(crate) mod pipeline;
 pub(crate) mod reporting;
+pub(crate) mod sampling;
 
 use self::console::{ConsoleExporter, Sink};
 use self::console_metrics::ConsoleMetricsExporter;
@@ -145,7 +146,8 @@ impl Pipeline {
 
         let tracer_builder = SdkTracerProvider::builder()
             .with_resource(resource)
-            .with_sampler(sampler(settings.sampling));
+            .with_sampler(sampler(settings.sampling))
+            .with_id_generator(sampling::RootIds);
         let tracer_provider = match (settings.traces.exporter, processor) {
             (ExporterKind::Console, _) => Some(with_report(
                 tracer_builder,

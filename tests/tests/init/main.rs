@@ -10,6 +10,12 @@ mod openlit;
 mod otlp;
 mod reliability;
 mod report;
+mod sampling;
 mod secrets;
 #[cfg(feature = "tracing")]
 mod tracing_diagnostics;
+
+/// Counts this thread's allocations, for the allocation promises.
+#[global_allocator]
+static ALLOCATOR: llm_trace_tests::alloc_counter::CountingAllocator =
+    llm_trace_tests::alloc_counter::CountingAllocator;

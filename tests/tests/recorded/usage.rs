@@ -272,3 +272,84 @@ fn a_recorder_without_usage_counts_nothing() {
     recorder.in_scope(|| embed_here(&client)).unwrap();
     assert_eq!(recorder.usage().total().calls(), 0);
 }
+
+#[llm_trace]
+fn fake_call(client: &llm_trace_tests::fake::FakeClient) -> llm_trace_tests::fake::FakeResponse {
+    #[allow(unused_imports)]
+    use llm_trace_tests::fake::kinds::*;
+    client
+        .chat(llm_trace_tests::fake::FakeModel, vec!["a", "b"], None)
+        .unwrap()
+}
+
+#[test]
+fn every_call_counts_in_exactly_one_period_while_periods_are_taken() {
+    use llm_trace::pricing::{ModelPrice, Price, PricingTable};
+    use llm_trace::provider::Operation;
+    let mut prices = PricingTable::empty();
+    prices.insert(
+        Operation::Chat,
+        "fake-small",
+        ModelPrice {
+            input: Price::per_million(0.10).unwrap(),
+            output: Some(Price::per_million(0.30).unwrap()),
+        },
+    );
+    // Sampled out, no key, no total budget: each call counts in its (function, model)
+    // entry, which its thread keeps between calls.
+    let provider = SdkTracerProvider::builder()
+        .with_sampler(Sampler::AlwaysOff)
+        .build();
+    let recorder = Recorder::builder()
+        .tracer_provider(&provider)
+        .pricing(prices)
+        .build();
+    let client = llm_trace_tests::fake::FakeClient::new();
+    const THREADS: u64 = 3;
+    const CALLS: u64 = 3000;
+    let mut periods = Vec::new();
+    std::thread::scope(|scope| {
+        for _ in 0..THREADS {
+            scope.spawn(|| {
+                recorder.in_scope(|| {
+                    for _ in 0..CALLS {
+                        fake_call(&client);
+                    }
+                })
+            });
+        }
+        // Periods taken while the calls run, and the same thread's calls on both sides
+        // of a reset.
+        for _ in 0..40 {
+            recorder.in_scope(|| fake_call(&client));
+            periods.push(recorder.take_usage());
+            recorder.in_scope(|| fake_call(&client));
+            std::thread::yield_now();
+        }
+    });
+    periods.push(recorder.take_usage());
+    let calls: u64 = periods.iter().map(|usage| usage.total().calls()).sum();
+    let input: u64 = periods.iter().map(|u| u.total().input_tokens()).sum();
+    let output: u64 = periods.iter().map(|u| u.total().output_tokens()).sum();
+    let cost: u128 = periods
+        .iter()
+        .filter_map(|u| u.total().cost_femto_usd())
+        .sum();
+    let latencies: u64 = periods.iter().map(|u| u.total().latency_samples()).sum();
+    let all = THREADS * CALLS + 80;
+    assert_eq!(calls, all);
+    assert_eq!((input, output), (2 * all, 9 * all));
+    // 2 × 0.10 + 9 × 0.30 USD per million tokens, in 10⁻¹⁵ USD.
+    assert_eq!(cost, u128::from(all) * (2 * 100_000_000 + 9 * 300_000_000));
+    assert_eq!(latencies, all);
+    // The first period holds the first call made before it was taken.
+    assert!(periods[0].total().calls() >= 1);
+    for usage in &periods {
+        let function = usage.functions().get("recorded::usage::fake_call");
+        assert_eq!(
+            function.map_or(0, |f| f.calls()),
+            usage.total().calls(),
+            "every call is the function's"
+        );
+    }
+}
