@@ -96,16 +96,29 @@ impl CallStart {
 
     /// Prepares the span and metrics of a call of kind `C` from its arguments, reading the
     /// state once; allocation-free when neither can record.
+    ///
+    /// With no provider installed this is a few loads, inlined at the call.
+    #[inline]
     pub(crate) fn prepare<C: TracedCall>(args: &C::Args, timing: Timing, stream: bool) -> Self {
+        if state::quiet() {
+            return CallStart {
+                phase: Phase::default(),
+                timing,
+                guard: None,
+            };
+        }
+        Self::prepare_observed::<C>(args, timing, stream)
+    }
+
+    /// [`CallStart::prepare`] once a provider may be installed.
+    #[inline(never)]
+    fn prepare_observed<C: TracedCall>(args: &C::Args, timing: Timing, stream: bool) -> Self {
         // Each return builds the value in place: a call's state is not small.
         let idle = || CallStart {
             phase: Phase::default(),
             timing,
             guard: None,
         };
-        if state::quiet() {
-            return idle();
-        }
         let Some(state) = state::with(|state| Some(Arc::clone(state))) else {
             return idle();
         };
@@ -201,10 +214,15 @@ impl CallStart {
     /// Ends a sync call (started by [`CallStart::begin`]) with its result: the span is
     /// detached from the thread, then filled and ended.
     /// The call ends in place: its state is not moved out first.
-    pub(crate) fn end_sync<C: TracedCall>(mut self, result: &Result<C::Response, C::Error>) {
-        if self.phase.call.is_none() {
-            return;
+    #[inline]
+    pub(crate) fn end_sync<C: TracedCall>(&mut self, result: &Result<C::Response, C::Error>) {
+        if self.phase.call.is_some() {
+            self.end_observed::<C>(result);
         }
+    }
+
+    #[inline(never)]
+    fn end_observed<C: TracedCall>(&mut self, result: &Result<C::Response, C::Error>) {
         drop(self.guard.take());
         if let (Some(started), true) = (&mut self.phase.call, self.phase.started) {
             started.finish_here::<C>(result);

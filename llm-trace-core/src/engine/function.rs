@@ -288,6 +288,13 @@ enum Guard {
 /// The span of a running sync function: current until dropped, then ended.
 #[must_use = "the function span ends when the scope is dropped"]
 pub struct FnScope {
+    /// `None` when nothing was started (no provider installed): then dropping the scope is
+    /// one check, inlined.
+    active: Option<ActiveScope>,
+}
+
+/// What a [`FnScope`] holds when something was started.
+struct ActiveScope {
     // Field order matters: the guard is dropped (context detached) after the span ended,
     // and the `tracing` span exited and closed last.
     end: SpanEnd,
@@ -298,7 +305,9 @@ pub struct FnScope {
 
 impl std::fmt::Debug for FnScope {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FnScope").field("end", &self.end).finish()
+        f.debug_struct("FnScope")
+            .field("end", &self.active.as_ref().map(|active| &active.end))
+            .finish()
     }
 }
 
@@ -307,12 +316,7 @@ impl FnScope {
     #[inline]
     pub fn enter(meta: &'static FnMeta, fields: Fields<'_>) -> FnScope {
         if state::quiet() {
-            return FnScope {
-                end: SpanEnd::default(),
-                _usage: None,
-                _guard: Guard::None,
-                tracing: EnteredFnTracing::default(),
-            };
+            return FnScope { active: None };
         }
         FnScope::start(meta, fields)
     }
@@ -347,10 +351,12 @@ impl FnScope {
         };
         let usage = span.end.usage.enter();
         FnScope {
-            end: span.end,
-            _usage: usage,
-            _guard: guard,
-            tracing,
+            active: Some(ActiveScope {
+                end: span.end,
+                _usage: usage,
+                _guard: guard,
+                tracing,
+            }),
         }
     }
 
@@ -358,13 +364,18 @@ impl FnScope {
     /// invocation has a frame of its own (a budget): else the scope does nothing a returned
     /// future needs.
     pub fn is_traced(&self) -> bool {
-        self.end.cx.is_some() || self.tracing.is_some() || self.end.usage.has_frame()
+        self.active.as_ref().is_some_and(|active| {
+            active.end.cx.is_some() || active.tracing.is_some() || active.end.usage.has_frame()
+        })
     }
 
     /// The function's span, for work the body hands off.
     pub fn parent(&self) -> Parent {
-        let parent = self.end.cx.as_ref().map_or(Parent::NONE, Parent::of);
-        parent.with_link(self.end.usage.link())
+        let Some(active) = &self.active else {
+            return Parent::NONE;
+        };
+        let parent = active.end.cx.as_ref().map_or(Parent::NONE, Parent::of);
+        parent.with_link(active.end.usage.link())
     }
 
     /// For a function that returns a future: detaches the span from the thread and hands
@@ -376,14 +387,9 @@ impl FnScope {
     /// The span, detached from the thread, for a future to carry: it runs on whatever
     /// thread polls it, and marks a dropped span itself.
     fn detach(&mut self) -> FnSpan {
-        // Left in the reverse order of entering.
-        self._usage = None;
-        self._guard = Guard::None;
-        let tracing = std::mem::take(&mut self.tracing).exit();
-        FnSpan {
-            end: std::mem::take(&mut self.end),
-            tracing,
-        }
+        self.active
+            .as_mut()
+            .map_or_else(FnSpan::default, ActiveScope::detach)
     }
 
     /// `#[llm_trace(err)]`: marks the span ERROR, with what `classify` says of the error,
@@ -394,8 +400,11 @@ impl FnScope {
         R: FnResult,
         C: Fn(&R::Error) -> FnError,
     {
-        self.end
-            .check(result, &ErrCheck::<C, R, R::Error>::new(classify));
+        if let Some(active) = &self.active {
+            active
+                .end
+                .check(result, &ErrCheck::<C, R, R::Error>::new(classify));
+        }
     }
 
     /// `#[llm_trace(err)]` on a function that returns a future: as [`FnScope::into_future`],
@@ -414,10 +423,22 @@ impl FnScope {
     }
 }
 
-impl Drop for FnScope {
-    #[inline]
+impl Drop for ActiveScope {
     fn drop(&mut self) {
         self.end.end(false);
+    }
+}
+
+impl ActiveScope {
+    /// [`FnScope::detach`]: the scope's state left in the reverse order of entering.
+    fn detach(&mut self) -> FnSpan {
+        self._usage = None;
+        self._guard = Guard::None;
+        let tracing = std::mem::take(&mut self.tracing).exit();
+        FnSpan {
+            end: std::mem::take(&mut self.end),
+            tracing,
+        }
     }
 }
 
