@@ -17,16 +17,13 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use llm_trace_tests::fake::FakeClient;
 use llm_trace_tests::Discard;
-use opentelemetry::trace::{
-    SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
-    TracerProvider,
-};
+use opentelemetry::trace::{SpanKind, TraceContextExt, Tracer, TracerProvider};
 use opentelemetry::Context;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 mod shared;
 
-use shared::{plain, traced, two_spans_by_hand};
+use shared::{plain, sampled_out_parent, traced, two_spans_by_hand};
 
 fn overhead(c: &mut Criterion) {
     shared::price_the_fake_model();
@@ -66,14 +63,7 @@ fn overhead(c: &mut Criterion) {
     // Under a sampled-out parent no span is started: what remains is the usage count
     // (the call's two clock reads, its price and usage entry), and without it nothing.
     {
-        let parent = SpanContext::new(
-            TraceId::from(7),
-            SpanId::from(9),
-            TraceFlags::default(),
-            true,
-            TraceState::default(),
-        );
-        let _parent = Context::current().with_remote_span_context(parent).attach();
+        let _parent = sampled_out_parent().attach();
         group.bench_function("traced, under a sampled-out parent", |b| {
             b.iter(|| traced(black_box(&client)))
         });

@@ -20,15 +20,12 @@ use std::time::Duration;
 use llm_trace_tests::fake::FakeClient;
 use llm_trace_tests::otlp_receiver::{Behaviour, OtlpReceiver};
 use llm_trace_tests::Discard;
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, TracerProvider as _,
-};
-use opentelemetry::Context;
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 
 mod shared;
 
-use shared::{plain, price_the_fake_model, traced, two_spans_by_hand};
+use shared::{plain, price_the_fake_model, sampled_out_parent, traced, two_spans_by_hand};
 
 /// The variable naming the case a child run measures, and its number of calls.
 const CASE: &str = "LLM_TRACE_INSTRUCTIONS_CASE";
@@ -191,14 +188,7 @@ fn run_case(case: &str, calls: u64) {
                 .with_simple_exporter(Discard)
                 .build();
             llm_trace::set_tracer_provider(&provider);
-            let parent = SpanContext::new(
-                TraceId::from(7),
-                SpanId::from(9),
-                TraceFlags::default(),
-                true,
-                TraceState::default(),
-            );
-            let _parent = Context::current().with_remote_span_context(parent).attach();
+            let _parent = sampled_out_parent().attach();
             measure(Box::new(|| {
                 black_box(traced(black_box(&client)));
             }));
@@ -209,14 +199,7 @@ fn run_case(case: &str, calls: u64) {
                 .build();
             llm_trace::set_tracer_provider(&provider);
             llm_trace::Recorder::update_global(|recorder| recorder.no_usage());
-            let parent = SpanContext::new(
-                TraceId::from(7),
-                SpanId::from(9),
-                TraceFlags::default(),
-                true,
-                TraceState::default(),
-            );
-            let _parent = Context::current().with_remote_span_context(parent).attach();
+            let _parent = sampled_out_parent().attach();
             measure(Box::new(|| {
                 black_box(traced(black_box(&client)));
             }));

@@ -108,3 +108,17 @@ where
     cx.span().end();
     response
 }
+
+/// A context whose span is a remote, sampled-out parent: llm-trace starts no span under it.
+#[allow(dead_code)] // not every bench has this case
+pub fn sampled_out_parent() -> Context {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let parent = SpanContext::new(
+        TraceId::from(7),
+        SpanId::from(9),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    );
+    Context::current().with_remote_span_context(parent)
+}
