@@ -197,12 +197,3 @@ impl Parse for Args {
         Ok(args)
     }
 }
-
-impl Args {
-    /// The path of the facade crate in generated code.
-    pub(crate) fn krate(&self) -> Path {
-        self.krate
-            .clone()
-            .unwrap_or_else(|| syn::parse_quote_spanned!(Span::call_site()=> ::llm_trace))
-    }
-}

@@ -7,6 +7,7 @@
 //! produces (see `llm_trace_core::__private::Probe`): the receiver must be a declared
 //! client and the arguments and result the declared ones. Anything else runs as written.
 
+use crate::private_path::Private;
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::punctuated::Punctuated;
@@ -208,7 +209,7 @@ impl Candidate {
 }
 
 /// The probe expression for a candidate method call.
-pub(crate) fn rewrite_method(call: &ExprMethodCall, private: &TokenStream, mode: Mode) -> Expr {
+pub(crate) fn rewrite_method(call: &ExprMethodCall, private: &Private, mode: Mode) -> Expr {
     let dot = &call.dot_token;
     let method = &call.method;
     let turbofish = &call.turbofish;
@@ -241,7 +242,7 @@ pub(crate) struct PlainCall<'a> {
 
 impl PlainCall<'_> {
     /// The probe expression for the call.
-    pub(crate) fn rewrite(self, private: &TokenStream, mode: Mode) -> TokenStream {
+    pub(crate) fn rewrite(self, private: &Private, mode: Mode) -> TokenStream {
         let (dot, method) = (self.dot, self.method);
         let candidate = Candidate {
             first: first_span(&self.receiver),
@@ -263,7 +264,7 @@ impl PlainCall<'_> {
 }
 
 /// The probe expression for a candidate path call `Type::method(receiver, args...)`.
-pub(crate) fn rewrite_path_call(call: &ExprCall, private: &TokenStream, mode: Mode) -> Expr {
+pub(crate) fn rewrite_path_call(call: &ExprCall, private: &Private, mode: Mode) -> Expr {
     let mut args = call.args.iter();
     let Some(receiver) = args.next() else {
         return Expr::Call(call.clone());
@@ -284,7 +285,7 @@ pub(crate) fn rewrite_path_call(call: &ExprCall, private: &TokenStream, mode: Mo
     Expr::Verbatim(rewrite(candidate, private, mode))
 }
 
-fn rewrite(candidate: Candidate, private: &TokenStream, mode: Mode) -> TokenStream {
+fn rewrite(candidate: Candidate, private: &Private, mode: Mode) -> TokenStream {
     let mixed = Span::mixed_site();
     let start = format_ident!("__llm_trace_start", span = mixed);
     let probe = format_ident!("__llm_trace_probe", span = mixed);
@@ -384,7 +385,7 @@ fn rewrite(candidate: Candidate, private: &TokenStream, mode: Mode) -> TokenStre
 /// The generated code inside keeps its own context, so no lint fires on it.
 fn as_users_expression(
     tokens: TokenStream,
-    private: &TokenStream,
+    private: &Private,
     first: Span,
     parens: Span,
 ) -> TokenStream {

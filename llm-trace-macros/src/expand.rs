@@ -1,5 +1,6 @@
 //! Generating the instrumented function.
 
+use crate::private_path::Private;
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::visit_mut::VisitMut;
@@ -104,7 +105,7 @@ fn argument_names(sig: &Signature) -> Vec<syn::Ident> {
 }
 
 /// The closure building the `fields(...)` attributes, checked against the arguments.
-fn fields_closure(args: &Args, sig: &Signature, private: &TokenStream) -> syn::Result<TokenStream> {
+fn fields_closure(args: &Args, sig: &Signature, private: &Private) -> syn::Result<TokenStream> {
     let Some(fields) = &args.fields else {
         return Ok(quote!(::core::option::Option::None));
     };
@@ -196,7 +197,7 @@ fn fake_return_edge(sig: &Signature) -> TokenStream {
 fn error_check(
     args: &Args,
     sig: &Signature,
-    private: &TokenStream,
+    private: &Private,
     value: &syn::Ident,
     by_ref: bool,
 ) -> syn::Result<Option<(TokenStream, TokenStream)>> {
@@ -223,35 +224,37 @@ fn error_check(
     Ok(Some((value, classify)))
 }
 
-/// How the function's span starts: `(sync scope, async span)` expressions. With the
+/// How the function's span starts: the sync scope or (`is_async`) the async span
+/// expression, only the one the function needs. With the
 /// `tracing` feature, they also get the function's `tracing` span — a static callsite in
 /// the user's module (`fn_tracing_span!`) with the span's name and the `fields(...)` keys
 /// as fields, recorded at run time (so no user expression is typed against `tracing`'s
 /// traits), spanned at the function's name so its line is the function's, as
 /// `code.line.number` is.
-fn span_starts(
+fn span_start(
     args: &Args,
     ident: &syn::Ident,
     span_name: &TokenStream,
     meta: &TokenStream,
     fields: &TokenStream,
-    private: &TokenStream,
-) -> (TokenStream, TokenStream) {
+    private: &Private,
+    is_async: bool,
+) -> TokenStream {
     if cfg!(feature = "tracing") {
         let keys = args.fields.iter().flatten().map(|field| &field.key);
         let tracing_span = respanned(
             quote!(#private::fn_tracing_span!(#span_name #(, #keys)*)),
             ident.span(),
         );
-        (
-            quote!(#private::FnScope::enter_spanned(#meta, #fields, #tracing_span)),
-            quote!(#private::start_fn_spanned(#meta, #fields, #tracing_span)),
-        )
+        match is_async {
+            false => quote!(#private::FnScope::enter_spanned(#meta, #fields, #tracing_span)),
+            true => quote!(#private::start_fn_spanned(#meta, #fields, #tracing_span)),
+        }
     } else {
-        (
-            quote!(#private::FnScope::enter(#meta, #fields)),
-            quote!(#private::start_fn(#meta, #fields)),
-        )
+        match is_async {
+            false => quote!(#private::FnScope::enter(#meta, #fields)),
+            true => quote!(#private::start_fn(#meta, #fields)),
+        }
     }
 }
 
@@ -283,7 +286,6 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             "`#[llm_trace]` cannot be used on a `const fn`: spans are created at run time",
         ));
     }
-    let krate = args.krate();
     // The return type is parsed only when it may be a future.
     let future_type = (!sig.asyncness
         && sig.output_names(&["Future", "BoxFuture", "LocalBoxFuture"]))
@@ -299,7 +301,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         Shape::Sync
     };
 
-    let private = quote!(#krate::__private);
+    let private = Private::new(args.krate.as_ref());
     let mut rewriter = CallRewriter::new(&private);
     let returns_future = matches!(shape, Shape::ReturnsFuture | Shape::ReturnsBoxedFuture);
     let last = function.body.chunks.len().saturating_sub(1);
@@ -311,10 +313,10 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         // The tail of a function returning a future is its future: for the parser.
         let tail = returns_future && index == last;
         let scanned = (!tail)
-            .then(|| crate::scan::rewrite(tokens.clone(), &private, &mut rewritten))
+            .then(|| crate::scan::rewrite_trees(tokens, &private, &mut rewritten))
             .flatten();
         *chunk = match scanned {
-            Some(tokens) => Chunk::Raw(tokens),
+            Some(tokens) => Chunk::Rewritten(tokens),
             None => Chunk::parse(std::mem::take(tokens)),
         };
         if let Chunk::Parsed(stmts) = chunk {
@@ -374,9 +376,11 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             use #private::#kinds::*;
         )*
     };
-    let (enter_scope, start_span) = span_starts(&args, ident, &span_name, &meta, &fields, &private);
+    let is_async = matches!(shape, Shape::Async);
+    let started = span_start(&args, ident, &span_name, &meta, &fields, &private, is_async);
+    let (enter_scope, start_span) = (&started, &started);
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
-    let statements = function.body.statements();
+    let statements = function.body.take_statements();
     let body_span = function.body.span();
 
     let result = syn::Ident::new("__llm_trace_result", mixed);

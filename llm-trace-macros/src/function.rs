@@ -20,11 +20,13 @@ use crate::rewriter::SPAWNERS;
 /// A run of statements, up to and including a `;` at the top level of the body (or the
 /// body's tail).
 pub(crate) enum Chunk {
-    /// Tokens to emit: as written (it names no client method and no spawner), or
-    /// rewritten.
-    Raw(TokenStream),
+    /// Tokens to emit as written: it names no client method and no spawner, or `syn`
+    /// cannot parse it.
+    Raw(Vec<TokenTree>),
     /// As written, naming a client method or a spawner: to rewrite.
-    Pending(TokenStream),
+    Pending(Vec<TokenTree>),
+    /// Rewritten by the token scan.
+    Rewritten(TokenStream),
     /// Parsed, to be rewritten.
     Parsed(Vec<Stmt>),
 }
@@ -235,14 +237,17 @@ pub(crate) fn names_any(tokens: &TokenStream, names: &[&str]) -> bool {
 }
 
 /// Whether `tokens` name, anywhere (inside groups too), a client method or a spawner.
-fn may_need_rewriting(tokens: &TokenStream) -> bool {
-    tokens.clone().into_iter().any(|token| match token {
+fn may_need_rewriting(tokens: &[TokenTree]) -> bool {
+    tokens.iter().any(|token| match token {
         TokenTree::Ident(ident) => {
             let name = ident.to_string();
             CANDIDATES.iter().any(|(candidate, _)| name == *candidate)
                 || SPAWNERS.contains(&name.as_str())
         }
-        TokenTree::Group(group) => may_need_rewriting(&group.stream()),
+        TokenTree::Group(group) => {
+            let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+            may_need_rewriting(&inner)
+        }
         _ => false,
     })
 }
@@ -256,18 +261,17 @@ fn starts_inner_attribute(tokens: &[TokenTree]) -> bool {
 impl Body {
     /// Splits a body's tokens into its inner attributes and statement runs.
     fn split(group: &Group) -> Body {
-        let tokens: Vec<TokenTree> = group.stream().into_iter().collect();
-        let mut rest = &tokens[..];
-        let mut inner_attrs = TokenStream::new();
-        while starts_inner_attribute(rest) {
-            inner_attrs.extend(rest[..3].iter().cloned());
-            rest = &rest[3..];
+        let mut tokens: Vec<TokenTree> = group.stream().into_iter().collect();
+        let mut attrs_end = 0;
+        while starts_inner_attribute(&tokens[attrs_end..]) {
+            attrs_end += 3;
         }
+        let inner_attrs: TokenStream = tokens.drain(..attrs_end).collect();
         let mut chunks = Vec::new();
-        let mut current = TokenStream::new();
-        for token in rest {
-            let ends_statement = matches!(token, TokenTree::Punct(p) if p.as_char() == ';');
-            current.extend(std::iter::once(token.clone()));
+        let mut current = Vec::new();
+        for token in tokens {
+            let ends_statement = matches!(&token, TokenTree::Punct(p) if p.as_char() == ';');
+            current.push(token);
             if ends_statement {
                 chunks.push(Chunk::new(std::mem::take(&mut current)));
             }
@@ -282,12 +286,14 @@ impl Body {
         }
     }
 
-    /// The statements, without their braces (and without the inner attributes).
-    pub(crate) fn statements(&self) -> TokenStream {
+    /// The statements, without their braces (and without the inner attributes), taken
+    /// out of the body.
+    pub(crate) fn take_statements(&mut self) -> TokenStream {
         let mut tokens = TokenStream::new();
-        for chunk in &self.chunks {
+        for chunk in std::mem::take(&mut self.chunks) {
             match chunk {
-                Chunk::Raw(raw) | Chunk::Pending(raw) => tokens.extend(raw.clone()),
+                Chunk::Raw(raw) | Chunk::Pending(raw) => tokens.extend(raw),
+                Chunk::Rewritten(rewritten) => tokens.extend(rewritten),
                 Chunk::Parsed(stmts) => {
                     for stmt in stmts {
                         stmt.to_tokens(&mut tokens);
@@ -306,7 +312,7 @@ impl Body {
 
 impl Chunk {
     /// A run, pending when it may hold something to rewrite.
-    fn new(tokens: TokenStream) -> Chunk {
+    fn new(tokens: Vec<TokenTree>) -> Chunk {
         if may_need_rewriting(&tokens) {
             Chunk::Pending(tokens)
         } else {
@@ -316,8 +322,8 @@ impl Chunk {
 
     /// A pending run parsed, or kept as written when `syn` cannot parse it (rustc then
     /// reports the error).
-    pub(crate) fn parse(tokens: TokenStream) -> Chunk {
-        match Block::parse_within.parse2(tokens.clone()) {
+    pub(crate) fn parse(tokens: Vec<TokenTree>) -> Chunk {
+        match Block::parse_within.parse2(tokens.iter().cloned().collect()) {
             Ok(stmts) => Chunk::Parsed(stmts),
             Err(_) => Chunk::Raw(tokens),
         }
@@ -373,6 +379,7 @@ mod tests {
             .map(|chunk| match chunk {
                 Chunk::Raw(_) => "raw",
                 Chunk::Pending(_) => "pending",
+                Chunk::Rewritten(_) => "rewritten",
                 Chunk::Parsed(_) => "parsed",
             })
             .collect();

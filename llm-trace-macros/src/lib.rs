@@ -6,6 +6,7 @@ mod args;
 mod calls;
 mod expand;
 mod function;
+mod private_path;
 mod rewriter;
 mod scan;
 
@@ -97,7 +98,7 @@ pub fn traced(input: TokenStream) -> TokenStream {
     let krate = input
         .krate
         .unwrap_or_else(|| syn::parse_quote!(::llm_trace));
-    let private = quote!(#krate::__private);
+    let private = private_path::Private::new(Some(&krate));
     let rewritten = match &input.call {
         syn::Expr::MethodCall(call) => calls::rewrite_method(call, &private, calls::Mode::Forced),
         syn::Expr::Call(call) => calls::rewrite_path_call(call, &private, calls::Mode::Forced),

@@ -1,8 +1,8 @@
 //! Walking a function body: rewriting its candidate client calls, and handing the
 //! function's span to the work it sends elsewhere.
 
+use crate::private_path::Private;
 use proc_macro2::Span;
-use proc_macro2::TokenStream;
 use syn::visit_mut::{self, VisitMut};
 use syn::Expr;
 
@@ -27,7 +27,7 @@ pub(crate) fn parent_ident() -> syn::Ident {
 /// borrow from it: they are left as they are.
 pub(crate) struct CallRewriter<'a> {
     /// The path of the facade's `__private` module in generated code.
-    pub(crate) private: &'a TokenStream,
+    pub(crate) private: &'a Private,
     /// Candidate calls rewritten so far.
     pub(crate) rewritten: usize,
     /// Whether the body hands work off (then it needs the function-level parent).
@@ -35,7 +35,7 @@ pub(crate) struct CallRewriter<'a> {
 }
 
 impl<'a> CallRewriter<'a> {
-    pub(crate) fn new(private: &'a TokenStream) -> Self {
+    pub(crate) fn new(private: &'a Private) -> Self {
         CallRewriter {
             private,
             rewritten: 0,
@@ -116,7 +116,7 @@ fn is_spawner(name: &syn::Ident) -> bool {
 
 /// Makes a move closure (sync) or an async move block run under the function's span when
 /// nothing else is current; returns whether it did.
-fn carry_parent(expr: &mut Expr, private: &TokenStream) -> bool {
+fn carry_parent(expr: &mut Expr, private: &Private) -> bool {
     let parent = parent_ident();
     let entered = syn::Ident::new("__llm_trace_entered", Span::mixed_site());
     match expr {

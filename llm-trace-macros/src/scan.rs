@@ -8,6 +8,7 @@
 //! nested items, path calls, receivers with calls, indexing or generics, arguments with
 //! closures or `<` — makes it give up, and the statements are parsed as before.
 
+use crate::private_path::Private;
 use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 
 use crate::calls::{self, is_candidate_name, Mode};
@@ -42,10 +43,19 @@ fn punct(token: Option<&TokenTree>, c: char, spacing: Spacing) -> bool {
 /// part needs the parser. `rewritten` counts the calls rewritten.
 pub(crate) fn rewrite(
     tokens: TokenStream,
-    private: &TokenStream,
+    private: &Private,
     rewritten: &mut usize,
 ) -> Option<TokenStream> {
     let input: Vec<TokenTree> = tokens.into_iter().collect();
+    rewrite_trees(&input, private, rewritten)
+}
+
+/// [`rewrite`] of token trees.
+pub(crate) fn rewrite_trees(
+    input: &[TokenTree],
+    private: &Private,
+    rewritten: &mut usize,
+) -> Option<TokenStream> {
     let mut out: Vec<TokenTree> = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
@@ -129,7 +139,7 @@ fn candidate(
     dot: &proc_macro2::Punct,
     method: &Ident,
     parens: &Group,
-    private: &TokenStream,
+    private: &Private,
     rewritten: &mut usize,
 ) -> Option<Option<TokenStream>> {
     let args = split_arguments(parens.stream())?;
@@ -300,7 +310,7 @@ mod tests {
 
     #[test]
     fn what_the_scan_leaves_to_the_parser() {
-        let private: TokenStream = "::llm_trace::__private".parse().unwrap();
+        let private = Private::new(None);
         let scan = |code: &str| rewrite(code.parse().unwrap(), &private, &mut 0).is_some();
         assert!(scan("let a = client.chat(m, q, None)?;"));
         assert!(
