@@ -148,7 +148,10 @@ fn candidate(
     }
     let args = args
         .into_iter()
-        .map(|arg| rewrite(arg, private, rewritten))
+        .map(|arg| match is_plain(&arg) {
+            true => Some(arg.into_iter().collect()),
+            false => rewrite_trees(&arg, private, rewritten),
+        })
         .collect::<Option<Vec<_>>>()?;
     let (start, pure) = receiver_start(out)?;
     let receiver: Vec<TokenTree> = out.drain(start..).collect();
@@ -171,11 +174,26 @@ fn candidate(
     Some(Some(plain.rewrite(private, Mode::Auto)))
 }
 
+/// Whether [`rewrite_trees`] would give `tokens` back as they are, without looking: no
+/// group, and no word it acts on.
+fn is_plain(tokens: &[TokenTree]) -> bool {
+    tokens.iter().all(|token| match token {
+        TokenTree::Group(_) => false,
+        TokenTree::Ident(ident) => {
+            let name = ident.to_string();
+            !(NEEDS_PARSER.contains(&name.as_str())
+                || SPAWNERS.contains(&name.as_str())
+                || calls::CANDIDATES.iter().any(|(c, _)| name == *c))
+        }
+        _ => true,
+    })
+}
+
 /// The arguments of a call, split at the commas between them; `None` when a `<` or a
 /// closure's `|` could hide commas that do not separate arguments.
-fn split_arguments(tokens: TokenStream) -> Option<Vec<TokenStream>> {
+fn split_arguments(tokens: TokenStream) -> Option<Vec<Vec<TokenTree>>> {
     let mut args = Vec::new();
-    let mut current = TokenStream::new();
+    let mut current = Vec::new();
     for token in tokens {
         match &token {
             TokenTree::Punct(p) if p.as_char() == ',' => {
@@ -185,12 +203,12 @@ fn split_arguments(tokens: TokenStream) -> Option<Vec<TokenStream>> {
             TokenTree::Punct(p) if p.as_char() == '<' || p.as_char() == '|' => return None,
             _ => {}
         }
-        current.extend(std::iter::once(token));
+        current.push(token);
     }
     if !current.is_empty() {
         args.push(current);
     }
-    if args.iter().any(TokenStream::is_empty) {
+    if args.iter().any(Vec::is_empty) {
         return None;
     }
     Some(args)
