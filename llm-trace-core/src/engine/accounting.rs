@@ -313,19 +313,19 @@ fn call_back(ledger: &Ledger, alert: &BudgetAlert) {
     }
     let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(alert)));
     if called.is_err() && ledger.callback_panicked() {
-        log::error!(
+        crate::__llm_trace_diagnostic!(
+            error,
             "llm-trace: the budget alert callback panicked; it will not be called again \
              (alerts are still warned about and counted)"
         );
     }
 }
 
-/// Prints one line for people: through `log` at warning level when a logger takes it, else
-/// on standard error (as the facade's export warnings).
+/// Prints one line for people: a root `tracing` event (feature `tracing`) or a `log`
+/// record at warning level when a subscriber or logger takes it, else on standard error
+/// (as the facade's export warnings). Never an event of the application's spans.
 fn warn(message: &str) {
-    if log::max_level() >= log::LevelFilter::Warn && log::log_enabled!(log::Level::Warn) {
-        log::warn!("{message}");
-    } else {
+    if !crate::__llm_trace_diagnostic!(warn, "{message}") {
         eprintln!("{message}");
     }
 }

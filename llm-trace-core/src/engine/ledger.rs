@@ -487,7 +487,8 @@ impl Ledger {
                 continue;
             }
             if keys.len() == MAX_KEYS {
-                log::warn!(
+                crate::__llm_trace_diagnostic!(
+                    warn,
                     "llm-trace: usage is counted by at most {MAX_KEYS} keys; `{key}` is not counted"
                 );
                 continue;

@@ -5,6 +5,7 @@
 //! interest from the registering thread's subscriber alone when at most one other is
 //! alive, so a thread without one would turn this binary's diagnostics off for all.)
 
+use llm_trace::budget::Budgets;
 use llm_trace::content::ContentPolicy;
 use llm_trace::llm_trace;
 use llm_trace::pricing::PricingTable;
@@ -13,8 +14,9 @@ use llm_trace_mistral::testing::MockServer;
 use llm_trace_tests::logs::capture_logs;
 use llm_trace_tests::tracing_capture::CaptureLayer;
 use llm_trace_tests::{attributes, mistral_client, one};
+use mistralai_client::v1::chat::ChatMessage;
 use mistralai_client::v1::client::Client;
-use mistralai_client::v1::constants::EmbedModel;
+use mistralai_client::v1::constants::{EmbedModel, Model};
 use opentelemetry::trace::Status;
 use opentelemetry::Value;
 use tracing::Level;
@@ -27,6 +29,14 @@ fn embed(client: &Client) -> usize {
     client
         .embeddings(EmbedModel::MistralEmbed, inputs, None)
         .map_or(0, |response| response.data.len())
+}
+
+#[llm_trace]
+fn ask(client: &Client) -> bool {
+    let question = vec![ChatMessage::new_user_message("Is this call over budget?")];
+    client
+        .chat(Model::MistralSmallLatest, question, None)
+        .is_ok()
 }
 
 #[test]
@@ -88,4 +98,42 @@ fn diagnostics_are_root_tracing_events_not_events_of_the_traced_spans() {
         .filter(|line| line.contains("mistral-embed") || line.contains("redaction hook"))
         .collect();
     assert_eq!(from_llm_trace, Vec::<String>::new());
+}
+
+#[test]
+fn budget_warnings_are_root_tracing_events_too() {
+    let server = MockServer::start().unwrap();
+    let client = mistral_client(&server);
+    let pipeline = Pipeline::default();
+    let recorder = pipeline
+        .recorder
+        .to_builder()
+        .budgets(Budgets::new().per_call_usd(0.000_000_001).unwrap())
+        .build();
+    let capture = CaptureLayer::events_from("llm_trace");
+    tracing::subscriber::with_default(pipeline.subscriber_with_layer(capture.clone()), || {
+        assert!(recorder.in_scope(|| ask(&client)));
+    });
+
+    let events = capture.events();
+    let warning = events
+        .iter()
+        .find(|event| event.message.starts_with("llm-trace: budget exceeded"))
+        .unwrap_or_else(|| panic!("no budget warning: {events:#?}"));
+    assert_eq!(warning.level, Level::WARN);
+    assert_eq!(warning.target, "llm_trace_core::engine::accounting");
+    assert!(warning.explicit_root, "{warning:?}");
+    assert!(warning.scope.is_empty(), "{warning:?}");
+    // The spans get the alert as llm-trace's own `llm_trace.budget.exceeded` event, not
+    // the warning's text.
+    for span in pipeline.spans() {
+        for event in span.events.iter() {
+            assert!(
+                !event.name.starts_with("llm-trace:"),
+                "{}: {:?}",
+                span.name,
+                event.name
+            );
+        }
+    }
 }
