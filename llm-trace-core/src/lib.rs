@@ -19,7 +19,7 @@
 //! implements the traits, invokes [`declare_client!`] once per client type, and exposes the
 //! generated `kinds` module. The facade brings the kinds of the providers enabled by its
 //! features into scope of the generated code; for another provider, the application adds
-//! `use the_provider::kinds::*;` where it uses `#[llm_trace]` (tests/support/fake.rs in the
+//! `use the_provider::kinds::*;` where it uses `#[llm_trace]` (tests/src/fake.rs in the
 //! llm-trace repository is a complete second provider plugged in this way), and enables
 //! the facade's `external-provider` feature, which silences the warning of a build
 //! without a provider feature. For `#[llm_trace(err)]` to give its client's error the
