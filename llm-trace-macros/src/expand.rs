@@ -377,8 +377,8 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         )*
     };
     let is_async = matches!(shape, Shape::Async);
+    // The scope a sync function enters, or the span an async one starts.
     let started = span_start(&args, ident, &span_name, &meta, &fields, &private, is_async);
-    let (enter_scope, start_span) = (&started, &started);
     let parent_of_scope = hands_off.then(|| quote!(let #parent = #scope.parent();));
     let statements = function.body.take_statements();
     let body_span = function.body.span();
@@ -394,7 +394,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
                 error_check(&args, sig, &private, &result, true)?.unwrap_or_default();
             quote_spanned! {body_span=>
                 #prelude
-                let #scope = #enter_scope;
+                let #scope = #started;
                 #parent_of_scope
                 let #result = #private::call_once(move || {
                     #fake_return
@@ -409,7 +409,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         // scope, declared first, ends last).
         Shape::Sync => quote! {
             #prelude
-            let #scope = #enter_scope;
+            let #scope = #started;
             #parent_of_scope
             #statements
         },
@@ -426,13 +426,13 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             match error_check(&args, sig, &private, &future, false)? {
                 Some((checked, classify)) => quote! {
                     #prelude
-                    let #span = #start_span;
+                    let #span = #started;
                     let #future = #body;
                     #private::FnFuture::checked(#span, #checked, #classify).await
                 },
                 None => quote! {
                     #prelude
-                    let #span = #start_span;
+                    let #span = #started;
                     #private::FnFuture::new(#span, #body).await
                 },
             }
@@ -446,7 +446,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #scope = #enter_scope;
+                let #scope = #started;
                 #parent_of_scope
                 #[allow(clippy::redundant_closure_call)]
                 let #future = (|| { #statements })();
@@ -468,7 +468,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
             };
             quote! {
                 #prelude
-                let #scope = #enter_scope;
+                let #scope = #started;
                 #parent_of_scope
                 #[allow(clippy::redundant_closure_call)]
                 let #future: #return_type = (|| -> #return_type { #statements })();

@@ -21,8 +21,8 @@ use llm_trace_core::semconv;
 use super::hash::{FastMap, FastSet};
 use super::latency::Histogram;
 use super::model::{
-    rfc3339, unix_nanos, usd, ErrorRow, FunctionRow, LimitsView, ModelRow, Overflow, Sums, Totals,
-    Usage, NO_FUNCTION, OTHER,
+    rfc3339, unix_nanos, Amounts, ErrorRow, FunctionRow, LimitsView, ModelRow, Overflow, Sums,
+    Totals, Usage, NO_FUNCTION, OTHER,
 };
 use super::timeline::Timeline;
 use super::traces::{Credit, Kind, Link, OpenTrace, SpanRecord, TopTraces};
@@ -494,12 +494,7 @@ impl Collector {
             covers: "the llm-trace spans this process recorded (sampled); calls the sampler dropped are not counted".to_owned(),
             sampler: meta.sampler.clone(),
             totals: Totals {
-                calls: self.totals.calls,
-                errors: self.totals.errors,
-                input_tokens: self.totals.input_tokens,
-                output_tokens: self.totals.output_tokens,
-                cost_usd: usd(self.totals.cost_femto),
-                cost_femto_usd: self.totals.cost_femto.to_string(),
+                amounts: Amounts::from(&self.totals),
                 unpriced_calls: self.totals.unpriced,
                 traces: self.traces,
                 function_invocations: self.invocations,
@@ -529,12 +524,7 @@ impl Collector {
         let row = |operation: &str, model: &str, stats: &ModelStats| ModelRow {
             operation: operation.to_owned(),
             model: model.to_owned(),
-            calls: stats.sums.calls,
-            errors: stats.sums.errors,
-            input_tokens: stats.sums.input_tokens,
-            output_tokens: stats.sums.output_tokens,
-            cost_usd: usd(stats.sums.cost_femto),
-            cost_femto_usd: stats.sums.cost_femto.to_string(),
+            amounts: Amounts::from(&stats.sums),
             unpriced_calls: stats.sums.unpriced,
             latency: stats.latency.view(),
         };
@@ -561,12 +551,7 @@ impl Collector {
             function: function.to_owned(),
             invocations: stats.invocations,
             failed_invocations: stats.failed,
-            calls: stats.sums.calls,
-            errors: stats.sums.errors,
-            input_tokens: stats.sums.input_tokens,
-            output_tokens: stats.sums.output_tokens,
-            cost_usd: usd(stats.sums.cost_femto),
-            cost_femto_usd: stats.sums.cost_femto.to_string(),
+            amounts: Amounts::from(&stats.sums),
         };
         let mut entries: Vec<(&Arc<str>, &FunctionStats)> = self.functions.map.iter().collect();
         entries.sort_by(|(na, a), (nb, b)| {

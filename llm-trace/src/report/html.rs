@@ -84,7 +84,7 @@ pub(crate) fn render(usage: &Usage, json: &str) -> String {
     );
     header(&mut page, usage, service);
     kpis(&mut page, usage);
-    if usage.totals.calls == 0 {
+    if usage.totals.amounts.calls == 0 {
         page.push_str(
             "<article class=\"card\"><h2>No LLM calls were recorded</h2><p class=\"hint\">No llm-trace call span ended while the report was collecting (or the sampler dropped them all).</p></article>\n",
         );
@@ -150,11 +150,12 @@ fn kpi(page: &mut String, class: &str, label: &str, key: &str, value: &str, note
 
 fn kpis(page: &mut String, usage: &Usage) {
     let totals = &usage.totals;
-    let femto: u128 = totals.cost_femto_usd.parse().unwrap_or(0);
+    let femto: u128 = totals.amounts.cost_femto;
     page.push_str("<section class=\"kpis\">\n");
     let priced = totals
+        .amounts
         .calls
-        .saturating_sub(totals.errors)
+        .saturating_sub(totals.amounts.errors)
         .saturating_sub(totals.unpriced_calls);
     let cost_note = if totals.unpriced_calls > 0 {
         format!(
@@ -172,11 +173,11 @@ fn kpis(page: &mut String, usage: &Usage) {
         &money(femto),
         &cost_note,
     );
-    let failed = if totals.errors > 0 {
+    let failed = if totals.amounts.errors > 0 {
         format!(
             "<span class=\"bad\">{} failed</span> ({:.1} %)",
-            thousands(totals.errors),
-            totals.errors as f64 * 100.0 / totals.calls.max(1) as f64
+            thousands(totals.amounts.errors),
+            totals.amounts.errors as f64 * 100.0 / totals.amounts.calls.max(1) as f64
         )
     } else {
         "none failed".to_owned()
@@ -186,7 +187,7 @@ fn kpis(page: &mut String, usage: &Usage) {
         "",
         "LLM calls",
         "calls",
-        &thousands(totals.calls),
+        &thousands(totals.amounts.calls),
         &failed,
     );
     kpi(
@@ -194,14 +195,14 @@ fn kpis(page: &mut String, usage: &Usage) {
         "",
         "Tokens",
         "tokens",
-        &compact((totals.input_tokens + totals.output_tokens) as f64),
+        &compact((totals.amounts.input_tokens + totals.amounts.output_tokens) as f64),
         &format!(
             "{} in · {} out",
-            thousands(totals.input_tokens),
-            thousands(totals.output_tokens)
+            thousands(totals.amounts.input_tokens),
+            thousands(totals.amounts.output_tokens)
         ),
     );
-    let per_call = femto / u128::from(totals.calls.max(1));
+    let per_call = femto / u128::from(totals.amounts.calls.max(1));
     kpi(
         page,
         "",
@@ -229,10 +230,6 @@ fn card_start(page: &mut String, title: &str, hint: &str) {
     );
 }
 
-fn femto_of(text: &str) -> u128 {
-    text.parse().unwrap_or(0)
-}
-
 fn more_rows(page: &mut String, total: usize) {
     if total > MAX_BARS {
         let _ = write!(
@@ -257,13 +254,13 @@ fn cost_by_model(page: &mut String, rows: &[ModelRow]) {
             .take(MAX_BARS)
             .map(|row| {
                 let name = model_name(row);
-                let femto = femto_of(&row.cost_femto_usd);
+                let femto = row.amounts.cost_femto;
                 Bar {
                     label: name.clone(),
                     title: name,
                     value: femto as f64,
                     shown: money(femto),
-                    data: row.cost_femto_usd.clone(),
+                    data: row.amounts.cost_femto.to_string(),
                 }
             })
             .collect();
@@ -294,13 +291,13 @@ fn cost_by_function(page: &mut String, rows: &[FunctionRow]) {
             .iter()
             .take(MAX_BARS)
             .map(|row| {
-                let femto = femto_of(&row.cost_femto_usd);
+                let femto = row.amounts.cost_femto;
                 Bar {
                     label: short_function(&row.function).to_owned(),
                     title: row.function.clone(),
                     value: femto as f64,
                     shown: money(femto),
-                    data: row.cost_femto_usd.clone(),
+                    data: row.amounts.cost_femto.to_string(),
                 }
             })
             .collect();
@@ -370,18 +367,18 @@ fn errors(page: &mut String, usage: &Usage) {
         let _ = write!(
             page,
             "<p class=\"hint\">{} of {} calls failed.</p>",
-            thousands(usage.totals.errors),
-            thousands(usage.totals.calls)
+            thousands(usage.totals.amounts.errors),
+            thousands(usage.totals.amounts.calls)
         );
         page.push_str("<table><thead><tr><th>Failed, by model</th><th class=\"num\">Calls</th><th class=\"num\">Rate</th></tr></thead><tbody>\n");
-        for row in usage.by_model.iter().filter(|row| row.errors > 0) {
+        for row in usage.by_model.iter().filter(|row| row.amounts.errors > 0) {
             let _ = writeln!(
                 page,
                 "<tr><td class=\"name\">{}</td><td class=\"num bad\">{} of {}</td><td class=\"num\">{:.1} %</td></tr>",
                 escape(&model_name(row)),
-                thousands(row.errors),
-                thousands(row.calls),
-                row.errors as f64 * 100.0 / row.calls.max(1) as f64
+                thousands(row.amounts.errors),
+                thousands(row.amounts.calls),
+                row.amounts.errors as f64 * 100.0 / row.amounts.calls.max(1) as f64
             );
         }
         page.push_str("</tbody></table>");
@@ -410,14 +407,16 @@ fn model_table(page: &mut String, rows: &[ModelRow]) {
             "<tr><td class=\"name\">{}</td>",
             escape(&model_name(row))
         );
-        num(page, &thousands(row.calls));
-        failed_cell(page, row.errors);
-        num(page, &thousands(row.input_tokens));
-        num(page, &thousands(row.output_tokens));
-        let cost = if row.calls > row.errors && row.unpriced_calls == row.calls - row.errors {
+        num(page, &thousands(row.amounts.calls));
+        failed_cell(page, row.amounts.errors);
+        num(page, &thousands(row.amounts.input_tokens));
+        num(page, &thousands(row.amounts.output_tokens));
+        let cost = if row.amounts.calls > row.amounts.errors
+            && row.unpriced_calls == row.amounts.calls - row.amounts.errors
+        {
             "no price".to_owned()
         } else {
-            money(femto_of(&row.cost_femto_usd))
+            money(row.amounts.cost_femto)
         };
         num(page, &cost);
         let latency = &row.latency;
@@ -470,11 +469,11 @@ fn function_table(page: &mut String, rows: &[FunctionRow]) {
         }
         num(page, &thousands(row.invocations));
         failed_cell(page, row.failed_invocations);
-        num(page, &thousands(row.calls));
-        failed_cell(page, row.errors);
-        num(page, &thousands(row.input_tokens));
-        num(page, &thousands(row.output_tokens));
-        num(page, &money(femto_of(&row.cost_femto_usd)));
+        num(page, &thousands(row.amounts.calls));
+        failed_cell(page, row.amounts.errors);
+        num(page, &thousands(row.amounts.input_tokens));
+        num(page, &thousands(row.amounts.output_tokens));
+        num(page, &money(row.amounts.cost_femto));
         page.push_str("</tr>\n");
     }
     page.push_str("</tbody></table></article>\n");
@@ -492,22 +491,22 @@ fn traces(page: &mut String, title: &str, hint: &str, traces: &[TraceView]) {
         return;
     }
     for (rank, trace) in traces.iter().enumerate() {
-        let femto = femto_of(&trace.cost_femto_usd);
+        let femto = trace.amounts.cost_femto;
         let mut facts = format!(
             "{} · {} · {} calls",
             money(femto),
             duration(trace.duration_ms),
-            thousands(trace.calls)
+            thousands(trace.amounts.calls)
         );
-        if trace.errors > 0 {
-            let _ = write!(facts, " · {} failed", thousands(trace.errors));
+        if trace.amounts.errors > 0 {
+            let _ = write!(facts, " · {} failed", thousands(trace.amounts.errors));
         }
-        if trace.input_tokens + trace.output_tokens > 0 {
+        if trace.amounts.input_tokens + trace.amounts.output_tokens > 0 {
             let _ = write!(
                 facts,
                 " · {} → {} tokens",
-                thousands(trace.input_tokens),
-                thousands(trace.output_tokens)
+                thousands(trace.amounts.input_tokens),
+                thousands(trace.amounts.output_tokens)
             );
         }
         let _ = writeln!(

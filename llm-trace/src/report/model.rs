@@ -7,7 +7,7 @@
 //! `cost_femto_usd` the exact total as a decimal string (JSON numbers lose integers
 //! above 2⁵³).
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 /// Femto-dollars in one dollar.
 pub(crate) const FEMTO_PER_USD: u128 = 1_000_000_000_000_000;
@@ -57,15 +57,44 @@ impl Sums {
     }
 }
 
-/// The report's totals.
-#[derive(Clone, Debug, Serialize)]
-pub(crate) struct Totals {
+/// Calls, errors, tokens and cost of a set of calls, as the report writes them (flattened
+/// into each row that has them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub(crate) struct Amounts {
     pub(crate) calls: u64,
     pub(crate) errors: u64,
     pub(crate) input_tokens: u64,
     pub(crate) output_tokens: u64,
+    /// The nearest `f64` of the exact cost.
     pub(crate) cost_usd: f64,
-    pub(crate) cost_femto_usd: String,
+    /// The exact cost, written `cost_femto_usd` as a decimal string.
+    #[serde(rename = "cost_femto_usd", serialize_with = "decimal")]
+    pub(crate) cost_femto: u128,
+}
+
+impl From<&Sums> for Amounts {
+    fn from(sums: &Sums) -> Self {
+        Amounts {
+            calls: sums.calls,
+            errors: sums.errors,
+            input_tokens: sums.input_tokens,
+            output_tokens: sums.output_tokens,
+            cost_usd: usd(sums.cost_femto),
+            cost_femto: sums.cost_femto,
+        }
+    }
+}
+
+/// A `u128` as a decimal string: JSON numbers lose integers above 2⁵³.
+fn decimal<S: Serializer>(value: &u128, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
+}
+
+/// The report's totals.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct Totals {
+    #[serde(flatten)]
+    pub(crate) amounts: Amounts,
     pub(crate) unpriced_calls: u64,
     pub(crate) traces: u64,
     pub(crate) function_invocations: u64,
@@ -76,12 +105,8 @@ pub(crate) struct Totals {
 pub(crate) struct ModelRow {
     pub(crate) operation: String,
     pub(crate) model: String,
-    pub(crate) calls: u64,
-    pub(crate) errors: u64,
-    pub(crate) input_tokens: u64,
-    pub(crate) output_tokens: u64,
-    pub(crate) cost_usd: f64,
-    pub(crate) cost_femto_usd: String,
+    #[serde(flatten)]
+    pub(crate) amounts: Amounts,
     pub(crate) unpriced_calls: u64,
     pub(crate) latency: Latency,
 }
@@ -116,12 +141,8 @@ pub(crate) struct FunctionRow {
     /// Spans of the function that ended (0 for the bucket of calls outside any).
     pub(crate) invocations: u64,
     pub(crate) failed_invocations: u64,
-    pub(crate) calls: u64,
-    pub(crate) errors: u64,
-    pub(crate) input_tokens: u64,
-    pub(crate) output_tokens: u64,
-    pub(crate) cost_usd: f64,
-    pub(crate) cost_femto_usd: String,
+    #[serde(flatten)]
+    pub(crate) amounts: Amounts,
 }
 
 /// Failed calls of one `error.type`.
@@ -146,12 +167,8 @@ pub(crate) struct Timeline {
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct TimeBucket {
     pub(crate) offset_seconds: f64,
-    pub(crate) calls: u64,
-    pub(crate) errors: u64,
-    pub(crate) input_tokens: u64,
-    pub(crate) output_tokens: u64,
-    pub(crate) cost_usd: f64,
-    pub(crate) cost_femto_usd: String,
+    #[serde(flatten)]
+    pub(crate) amounts: Amounts,
 }
 
 /// The traces drawn as waterfalls.
@@ -168,12 +185,8 @@ pub(crate) struct TraceView {
     pub(crate) start: String,
     /// From its first llm-trace span's start to its last one's end.
     pub(crate) duration_ms: f64,
-    pub(crate) calls: u64,
-    pub(crate) errors: u64,
-    pub(crate) input_tokens: u64,
-    pub(crate) output_tokens: u64,
-    pub(crate) cost_usd: f64,
-    pub(crate) cost_femto_usd: String,
+    #[serde(flatten)]
+    pub(crate) amounts: Amounts,
     /// llm-trace spans of the trace beyond the per-trace cap, counted in the totals but
     /// not drawn.
     pub(crate) spans_not_drawn: u64,

@@ -236,13 +236,13 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
     let token_max = axis_max(
         view.buckets
             .iter()
-            .map(|b| (b.input_tokens + b.output_tokens) as f64)
+            .map(|b| (b.amounts.input_tokens + b.amounts.output_tokens) as f64)
             .fold(0.0, f64::max),
     );
     let cost_max_femto = view
         .buckets
         .iter()
-        .map(|b| b.cost_femto_usd.parse::<u128>().unwrap_or(0))
+        .map(|b| b.amounts.cost_femto)
         .max()
         .unwrap_or(0);
     let cost_max = axis_max(cost_max_femto as f64 / FEMTO_PER_USD as f64);
@@ -271,8 +271,8 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
             "+{}",
             offset_label(bucket.offset_seconds, slots as f64 * view.bucket_seconds)
         );
-        let input = bucket.input_tokens as f64 / token_max * tokens_height;
-        let output = bucket.output_tokens as f64 / token_max * tokens_height;
+        let input = bucket.amounts.input_tokens as f64 / token_max * tokens_height;
+        let output = bucket.amounts.output_tokens as f64 / token_max * tokens_height;
         let base = tokens_top + tokens_height;
         svg.rect_titled(
             x,
@@ -282,9 +282,12 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
             INPUT,
             &format!(
                 r#" data-key="input_tokens" data-value="{}""#,
-                bucket.input_tokens
+                bucket.amounts.input_tokens
             ),
-            &format!("{when}: {} input tokens", thousands(bucket.input_tokens)),
+            &format!(
+                "{when}: {} input tokens",
+                thousands(bucket.amounts.input_tokens)
+            ),
         );
         svg.rect_titled(
             x,
@@ -294,11 +297,14 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
             OUTPUT,
             &format!(
                 r#" data-key="output_tokens" data-value="{}""#,
-                bucket.output_tokens
+                bucket.amounts.output_tokens
             ),
-            &format!("{when}: {} output tokens", thousands(bucket.output_tokens)),
+            &format!(
+                "{when}: {} output tokens",
+                thousands(bucket.amounts.output_tokens)
+            ),
         );
-        let femto = bucket.cost_femto_usd.parse::<u128>().unwrap_or(0);
+        let femto = bucket.amounts.cost_femto;
         let cost = femto as f64 / FEMTO_PER_USD as f64 / cost_max * cost_height;
         svg.rect_titled(
             x,
@@ -310,8 +316,8 @@ pub(crate) fn timeline(view: &Timeline, width: f64) -> String {
             &format!(
                 "{when}: {} in {} calls ({} failed)",
                 money(femto),
-                bucket.calls,
-                bucket.errors
+                bucket.amounts.calls,
+                bucket.amounts.errors
             ),
         );
     }

@@ -3,7 +3,7 @@
 //! merged pairwise and the width doubles, so any run length fits in a bounded number of
 //! buckets.
 
-use super::model::{rfc3339, usd, Sums, TimeBucket, Timeline as TimelineView};
+use super::model::{rfc3339, Amounts, Sums, TimeBucket, Timeline as TimelineView};
 
 /// The first bucket width.
 const INITIAL_WIDTH_NS: u64 = 10_000_000;
@@ -70,12 +70,7 @@ impl Timeline {
                 .enumerate()
                 .map(|(index, sums)| TimeBucket {
                     offset_seconds: (index as u64 * self.width_ns) as f64 / 1e9,
-                    calls: sums.calls,
-                    errors: sums.errors,
-                    input_tokens: sums.input_tokens,
-                    output_tokens: sums.output_tokens,
-                    cost_usd: usd(sums.cost_femto),
-                    cost_femto_usd: sums.cost_femto.to_string(),
+                    amounts: Amounts::from(sums),
                 })
                 .collect(),
         }
@@ -106,24 +101,16 @@ mod tests {
         timeline.add(1_000 + 45_000_000, &call(8));
         let view = timeline.view();
         assert_eq!(view.bucket_seconds, 0.02);
-        let costs: Vec<&str> = view
-            .buckets
-            .iter()
-            .map(|b| b.cost_femto_usd.as_str())
-            .collect();
-        assert_eq!(costs, ["1", "6", "8"]);
+        let costs: Vec<u128> = view.buckets.iter().map(|b| b.amounts.cost_femto).collect();
+        assert_eq!(costs, [1, 6, 8]);
         assert_eq!(view.buckets[2].offset_seconds, 0.04);
         // 10 s: doubled until it is within 4 buckets (20 ms · 2⁷ = 2.56 s, bucket 3).
         timeline.add(1_000 + 10_000_000_000, &call(16));
         let view = timeline.view();
         assert_eq!(view.bucket_seconds, 2.56);
-        let costs: Vec<&str> = view
-            .buckets
-            .iter()
-            .map(|b| b.cost_femto_usd.as_str())
-            .collect();
-        assert_eq!(costs, ["15", "0", "0", "16"]);
-        assert_eq!(view.buckets[0].calls, 4);
+        let costs: Vec<u128> = view.buckets.iter().map(|b| b.amounts.cost_femto).collect();
+        assert_eq!(costs, [15, 0, 0, 16]);
+        assert_eq!(view.buckets[0].amounts.calls, 4);
         assert_eq!(view.start_unix_nano, "1000");
     }
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use opentelemetry::trace::{SpanId, TraceId};
 
 use super::hash::{FastMap, FastSet};
-use super::model::{millis, rfc3339, usd, SpanView, Sums, TraceView};
+use super::model::{millis, rfc3339, usd, Amounts, SpanView, Sums, TraceView};
 
 /// The most ancestors walked to find a call's function (a guard, not a real limit).
 const MAX_DEPTH: usize = 256;
@@ -323,12 +323,7 @@ fn view(trace: &Summary) -> TraceView {
         trace_id: trace.trace_id.to_string(),
         start: rfc3339(trace.start_ns),
         duration_ms: millis(trace.duration_ns()),
-        calls: trace.sums.calls,
-        errors: trace.sums.errors,
-        input_tokens: trace.sums.input_tokens,
-        output_tokens: trace.sums.output_tokens,
-        cost_usd: usd(trace.sums.cost_femto),
-        cost_femto_usd: trace.sums.cost_femto.to_string(),
+        amounts: Amounts::from(&trace.sums),
         spans_not_drawn: trace.not_drawn,
         spans,
     }

@@ -215,42 +215,51 @@ fn calls_count_for_their_nearest_function_and_money_is_summed_exactly() {
     let usage = finish(&mut c);
 
     let outer = function_row(&usage, "app::outer");
-    assert_eq!((outer.invocations, outer.calls, outer.errors), (1, 1, 0));
-    assert_eq!(outer.cost_femto_usd, "3800000000");
+    assert_eq!(
+        (outer.invocations, outer.amounts.calls, outer.amounts.errors),
+        (1, 1, 0)
+    );
+    assert_eq!(outer.amounts.cost_femto, 3800000000);
     let inner = function_row(&usage, "app::inner");
-    assert_eq!((inner.invocations, inner.calls, inner.errors), (1, 2, 1));
-    assert_eq!((inner.input_tokens, inner.output_tokens), (8, 0));
-    assert_eq!(inner.cost_femto_usd, "800000000");
+    assert_eq!(
+        (inner.invocations, inner.amounts.calls, inner.amounts.errors),
+        (1, 2, 1)
+    );
+    assert_eq!(
+        (inner.amounts.input_tokens, inner.amounts.output_tokens),
+        (8, 0)
+    );
+    assert_eq!(inner.amounts.cost_femto, 800000000);
     let big = function_row(&usage, "app::big");
-    assert_eq!(big.cost_femto_usd, "300000000000000");
-    assert_eq!(big.cost_usd, 0.3);
+    assert_eq!(big.amounts.cost_femto, 300000000000000);
+    assert_eq!(big.amounts.cost_usd, 0.3);
     assert_ne!(0.1 + 0.2, 0.3);
 
-    assert_eq!(usage.totals.calls, 5);
-    assert_eq!(usage.totals.errors, 1);
-    assert_eq!(usage.totals.cost_femto_usd, "300004600000000");
+    assert_eq!(usage.totals.amounts.calls, 5);
+    assert_eq!(usage.totals.amounts.errors, 1);
+    assert_eq!(usage.totals.amounts.cost_femto, 300004600000000);
     assert_eq!(usage.totals.traces, 2);
     assert_eq!(usage.totals.function_invocations, 3);
     assert_eq!(usage.totals.unpriced_calls, 0);
-    let models: Vec<(&str, &str, u64, u64, &str)> = usage
+    let models: Vec<(&str, &str, u64, u64, u128)> = usage
         .by_model
         .iter()
         .map(|m| {
             (
                 m.operation.as_str(),
                 m.model.as_str(),
-                m.calls,
-                m.errors,
-                m.cost_femto_usd.as_str(),
+                m.amounts.calls,
+                m.amounts.errors,
+                m.amounts.cost_femto,
             )
         })
         .collect();
     assert_eq!(
         models,
         [
-            ("chat", "mistral-large-latest", 2, 0, "300000000000000"),
-            ("chat", "mistral-small-latest", 2, 1, "3800000000"),
-            ("embeddings", "mistral-embed", 1, 0, "800000000"),
+            ("chat", "mistral-large-latest", 2, 0, 300000000000000),
+            ("chat", "mistral-small-latest", 2, 1, 3800000000),
+            ("embeddings", "mistral-embed", 1, 0, 800000000),
         ]
     );
     assert_eq!(usage.by_model[0].latency.count, 2);
@@ -284,11 +293,11 @@ fn a_stream_that_ends_after_its_function_counts_for_it() {
     ));
     let usage = finish(&mut c);
     let row = function_row(&usage, "app::streamer");
-    assert_eq!((row.calls, row.cost_femto_usd.as_str()), (1, "5600000000"));
+    assert_eq!((row.amounts.calls, row.amounts.cost_femto), (1, 5600000000));
     // The trace's extent covers the stream.
     assert_eq!(usage.top_traces.by_duration[0].duration_ms, 30.0);
     assert_eq!(usage.top_traces.by_duration[0].spans.len(), 2);
-    assert_eq!(usage.top_traces.by_cost[0].calls, 1);
+    assert_eq!(usage.top_traces.by_cost[0].amounts.calls, 1);
 }
 
 #[test]
@@ -313,11 +322,11 @@ fn a_stream_that_ends_after_the_grace_counts_outside_and_is_said() {
     let usage = finish(&mut c);
     let outside = function_row(&usage, NO_FUNCTION);
     assert_eq!(
-        (outside.calls, outside.cost_femto_usd.as_str()),
-        (1, "1000000000")
+        (outside.amounts.calls, outside.amounts.cost_femto),
+        (1, 1000000000)
     );
     assert_eq!(usage.overflow.calls_unattributed, 1);
-    assert_eq!(function_row(&usage, "app::streamer").calls, 0);
+    assert_eq!(function_row(&usage, "app::streamer").amounts.calls, 0);
     // The late part joins the kept trace.
     let trace = &usage.top_traces.by_cost[0];
     assert_eq!(trace.trace_id, TraceId::from(1u128).to_string());
@@ -372,7 +381,7 @@ fn spans_of_other_instrumentation_in_between_are_walked_through() {
         .data(),
     );
     let usage = finish(&mut c);
-    assert_eq!(function_row(&usage, "app::handler").calls, 1);
+    assert_eq!(function_row(&usage, "app::handler").amounts.calls, 1);
     assert_eq!(usage.totals.traces, 1);
     let spans = &usage.top_traces.by_cost[0].spans;
     assert_eq!(spans.len(), 2);
@@ -399,7 +408,7 @@ fn calls_outside_any_function_have_their_row() {
     ));
     let usage = finish(&mut c);
     let row = function_row(&usage, NO_FUNCTION);
-    assert_eq!((row.calls, row.invocations), (1, 0));
+    assert_eq!((row.amounts.calls, row.invocations), (1, 0));
     assert_eq!(usage.overflow.calls_unattributed, 0);
 }
 
@@ -427,7 +436,7 @@ fn caps_fold_what_is_past_them_into_other_and_count_it() {
     let models: Vec<(&str, u64)> = usage
         .by_model
         .iter()
-        .map(|m| (m.model.as_str(), m.calls))
+        .map(|m| (m.model.as_str(), m.amounts.calls))
         .collect();
     // m-a (2 calls), m-b; m-c, m-d and the three failed mistral-small-latest in (other).
     assert_eq!(models, [("m-a", 2), ("m-b", 1), (OTHER, 5)]);
@@ -435,7 +444,7 @@ fn caps_fold_what_is_past_them_into_other_and_count_it() {
     let functions: Vec<(&str, u64, u64)> = usage
         .by_function
         .iter()
-        .map(|f| (f.function.as_str(), f.invocations, f.calls))
+        .map(|f| (f.function.as_str(), f.invocations, f.amounts.calls))
         .collect();
     assert_eq!(
         functions,
@@ -489,9 +498,9 @@ fn the_top_traces_are_the_most_expensive_and_the_slowest_and_draw_a_bounded_numb
     assert_eq!(ids(&usage.top_traces.by_cost), [id(3), id(1)]);
     assert_eq!(ids(&usage.top_traces.by_duration), [id(2), id(4)]);
     let most = &usage.top_traces.by_cost[0];
-    assert_eq!(most.cost_femto_usd, "18000000000");
+    assert_eq!(most.amounts.cost_femto, 18000000000);
     assert_eq!(
-        (most.calls, most.spans.len(), most.spans_not_drawn),
+        (most.amounts.calls, most.spans.len(), most.spans_not_drawn),
         (2, 2, 1)
     );
     assert_eq!(usage.top_traces.by_duration[0].duration_ms, 90.0);
@@ -512,7 +521,7 @@ fn too_many_open_traces_close_the_oldest_early_and_say_so() {
     assert_eq!(usage.overflow.traces_closed_early, 1);
     // Their function never ended: counted outside, and said.
     assert_eq!(usage.overflow.calls_unattributed, 3);
-    assert_eq!(function_row(&usage, NO_FUNCTION).calls, 3);
+    assert_eq!(function_row(&usage, NO_FUNCTION).amounts.calls, 3);
     assert_eq!(usage.totals.traces, 3);
 }
 
