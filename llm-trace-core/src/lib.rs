@@ -57,6 +57,7 @@ pub mod __private {
         start as start_fn, Fields, FnFuture, FnMeta, FnScope, FnSpan,
     };
     pub use crate::engine::future::TracedFuture;
+    pub use crate::engine::instances;
     pub use crate::engine::metrics::{
         COST_BUCKETS, DURATION_BUCKETS, TIME_PER_OUTPUT_CHUNK_BUCKETS, TIME_TO_FIRST_CHUNK_BUCKETS,
         TOKEN_BUCKETS,

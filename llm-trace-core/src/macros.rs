@@ -88,11 +88,32 @@ macro_rules! declare_client {
         $crate::__declare_receiver! { $client, |$c| $endpoint }
         $crate::__declare_kind_traits! {}
         $( $crate::__declare_kind! { $flavour $client, $call } )*
+        $crate::__declare_instances! { $($flavour $call;)* }
         $(#[$meta])*
         $vis mod $kinds {
             pub use super::{__LlmTraceKind as _, __LlmTraceReceiver as _};
         }
     };
+}
+
+/// The engine code behind the calls of [`declare_client!`] that depends on their call
+/// types alone, instantiated in the provider's crate: debug builds, which share generic
+/// instances between crates, then link an application to them rather than compiling them
+/// in each of its rebuilds (see `__private::instances`). Shared when the module that
+/// declares the client is public.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __declare_instances {
+    ($($flavour:ident $call:ty;)*) => {
+        /// Not public API: names the engine's instances for this client's calls.
+        #[doc(hidden)]
+        pub fn __llm_trace_instances() -> usize {
+            0 $( ^ $crate::__declare_instances!(@ $flavour $call) )*
+        }
+    };
+    (@ sync $call:ty) => { $crate::__private::instances::blocking::<$call>() };
+    (@ async $call:ty) => { $crate::__private::instances::asynchronous::<$call>() };
+    (@ stream $call:ty) => { $crate::__private::instances::streamed::<$call>() };
 }
 
 /// The receiver trait of [`declare_client!`]: the client through zero to three `Deref`s,

@@ -337,7 +337,11 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
     let span = syn::Ident::new("__llm_trace_span", mixed);
     let future = syn::Ident::new("__llm_trace_future", mixed);
     let parent = parent_ident();
-    let line = ident.span().unwrap().line() as u32;
+    // Where the function's name is written, read off its span: a literal costs rustc
+    // less than expanding `file!()` at every function, and the file is the line's.
+    let location = ident.span().unwrap();
+    let line = location.line() as u32;
+    let file = location.file();
     let fields = fields_closure(&args, sig, &private)?;
 
     // A constant expression: borrowed, it is promoted to a `'static` without adding an
@@ -354,7 +358,7 @@ pub(crate) fn expand(args: Args, mut function: Function) -> syn::Result<TokenStr
         &#private::#fn_meta {
             span_name: #span_name,
             function: ::core::concat!(::core::module_path!(), "::", #fn_name),
-            file: ::core::file!(),
+            file: #file,
             line: #line,
             #hands_off_field
             #budget_usd

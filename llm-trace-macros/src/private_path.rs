@@ -34,6 +34,13 @@ impl Private {
     }
 }
 
+impl Private {
+    /// The path's trees.
+    pub(crate) fn trees(&self) -> Vec<TokenTree> {
+        self.0.clone()
+    }
+}
+
 impl ToTokens for Private {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.extend(self.0.iter().cloned());

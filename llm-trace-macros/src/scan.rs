@@ -11,7 +11,7 @@
 use crate::private_path::Private;
 use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 
-use crate::calls::{self, is_candidate_name, Mode};
+use crate::calls::{self, is_candidate_name};
 use crate::rewriter::SPAWNERS;
 
 /// Words after which the scan gives up: the statements need the parser.
@@ -141,7 +141,7 @@ fn candidate(
     parens: &Group,
     private: &Private,
     rewritten: &mut usize,
-) -> Option<Option<TokenStream>> {
+) -> Option<Option<Vec<TokenTree>>> {
     let args = split_arguments(parens.stream())?;
     if !is_candidate_name(method, args.len()) {
         return Some(None);
@@ -149,8 +149,8 @@ fn candidate(
     let args = args
         .into_iter()
         .map(|arg| match is_plain(&arg) {
-            true => Some(arg.into_iter().collect()),
-            false => rewrite_trees(&arg, private, rewritten),
+            true => Some(arg),
+            false => rewrite_trees(&arg, private, rewritten).map(|arg| arg.into_iter().collect()),
         })
         .collect::<Option<Vec<_>>>()?;
     let (start, pure) = receiver_start(out)?;
@@ -161,7 +161,6 @@ fn candidate(
         }
         _ => None,
     };
-    let receiver: TokenStream = receiver.into_iter().collect();
     let plain = calls::PlainCall {
         receiver,
         pure,
@@ -171,7 +170,7 @@ fn candidate(
         method,
         parens,
     };
-    Some(Some(plain.rewrite(private, Mode::Auto)))
+    Some(Some(plain.rewrite(private)))
 }
 
 /// Whether [`rewrite_trees`] would give `tokens` back as they are, without looking: no
@@ -349,5 +348,41 @@ mod tests {
         );
         assert_eq!(rewritten, 0);
         assert_eq!(kept.unwrap().to_string(), "client . chat (m , q) ;");
+    }
+
+    #[test]
+    fn the_scan_rewrites_a_call_as_the_parser_does() {
+        let private = Private::new(None);
+        for call in [
+            "client.chat(model, messages, None)",
+            "self.client.chat(Model::MistralSmallLatest, vec![message], params)",
+            "state.clients.0.embeddings(model, input, None)",
+            "client?.chat(m, q, None)",
+            "client.chat(client.model(), q, None)",
+            "client.chat_async(m, q, p).await",
+        ] {
+            let Some(scanned) = rewrite(call.parse().unwrap(), &private, &mut 0) else {
+                panic!("{call}: left to the parser");
+            };
+            let expr: syn::Expr = syn::parse_str(call).unwrap();
+            let method = match expr {
+                syn::Expr::MethodCall(method) => method,
+                syn::Expr::Await(awaited) => match *awaited.base {
+                    syn::Expr::MethodCall(method) => method,
+                    _ => unreachable!(),
+                },
+                _ => unreachable!(),
+            };
+            let parsed = calls::rewrite_method(&method, &private, calls::Mode::Auto);
+            // Compared without spaces: a `?` the scan keeps is joint to the `.` after it.
+            let text = |tokens: TokenStream| tokens.to_string().replace(' ', "");
+            let parsed = text(quote::ToTokens::to_token_stream(&parsed));
+            let scanned = text(scanned);
+            assert!(
+                scanned.starts_with(&parsed),
+                "{call}:\nscan:   {scanned}\nparser: {parsed}"
+            );
+            assert!(scanned.contains("probe_call"), "{call}: {scanned}");
+        }
     }
 }

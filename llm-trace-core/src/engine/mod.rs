@@ -9,6 +9,7 @@ pub(crate) mod context_attributes;
 pub(crate) mod fn_error;
 pub(crate) mod function;
 pub(crate) mod future;
+pub mod instances;
 pub(crate) mod ledger;
 pub(crate) mod metrics;
 pub(crate) mod parent;

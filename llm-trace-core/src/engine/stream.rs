@@ -67,7 +67,7 @@ impl Seen {
 }
 
 /// A started stream call and what the stream showed so far.
-struct Active<S: TracedStreamCall> {
+pub(crate) struct Active<S: TracedStreamCall> {
     started: Started,
     /// `None` when neither the span records nor metrics are on: nothing is observed.
     seen: Option<Seen>,
@@ -77,7 +77,7 @@ struct Active<S: TracedStreamCall> {
 }
 
 impl<S: TracedStreamCall> Active<S> {
-    fn new(started: Started) -> Self {
+    pub(crate) fn new(started: Started) -> Self {
         let seen = started.is_observed().then(|| Seen {
             info: ResponseInfo::default(),
             chunks: 0,
@@ -93,7 +93,7 @@ impl<S: TracedStreamCall> Active<S> {
         }
     }
 
-    fn observe(&mut self, item: &S::Item) {
+    pub(crate) fn observe(&mut self, item: &S::Item) {
         if let Some(text) = &mut self.text {
             S::append_text(item, text);
         }
@@ -113,7 +113,7 @@ impl<S: TracedStreamCall> Active<S> {
         }
     }
 
-    fn end(self) {
+    pub(crate) fn end(self) {
         let Some(seen) = self.seen else {
             self.started
                 .end_ok(ResponseInfo::default(), Vec::new(), &[]);
@@ -153,12 +153,12 @@ impl<S: TracedStreamCall> Active<S> {
         self.started.end_ok(seen.info, extra, &output);
     }
 
-    fn fail(self, error: &ErrorOf<S>) {
+    pub(crate) fn fail(self, error: &ErrorOf<S>) {
         let extra = self.partial_attributes();
         self.started.end_err::<S::Call>(error, extra);
     }
 
-    fn cancel(self) {
+    pub(crate) fn cancel(self) {
         let extra = self.partial_attributes();
         self.started.cancel(extra);
     }
