@@ -25,7 +25,8 @@
 //!
 //! Compile time: every call site instantiates the closure and one `call` method, and
 //! nothing else; the kind methods depend on the call's types only, and everything behind
-//! `call` on the provider's call type only, so rustc builds them once per crate.
+//! `call` on the provider's call type only, so rustc builds them once per crate — in debug
+//! builds once for all crates, in the provider's (see [`instances`](super::instances)).
 
 use std::future::Future;
 use std::marker::PhantomData;
