@@ -105,8 +105,10 @@ macro_rules! declare_client {
 #[macro_export]
 macro_rules! __declare_instances {
     ($($flavour:ident $call:ty;)*) => {
-        /// Not public API: names the engine's instances for this client's calls.
+        /// Not public API: names the engine's instances for this client's calls. Never
+        /// called (a client declared in a private module or a binary leaves it unused).
         #[doc(hidden)]
+        #[allow(dead_code, clippy::identity_op)]
         pub fn __llm_trace_instances() -> usize {
             0 $( ^ $crate::__declare_instances!(@ $flavour $call) )*
         }
