@@ -15,9 +15,12 @@
 /// A call is traced when its receiver is the client and its argument tuple and result
 /// have the declared types; calls of one flavour must differ in their argument types (or,
 /// for `sync`, result types). The macro generates, in the invoking module, doc-hidden
-/// traits named `__LlmTrace*` (so one client per module), and the module named in the
-/// declaration, which re-exports them anonymously: the facade crate glob-imports it into
-/// the generated code (`pub use your_provider::kinds::*` under `__private::kinds`).
+/// traits named `__LlmTrace*` (so one client per module); a doc-hidden function,
+/// `__llm_trace_instances`, that compiles the engine code of the declared calls in the
+/// provider's crate — invoked in a public module, debug builds of applications then link
+/// to it instead of compiling it again in each of their rebuilds; and the module named in
+/// the declaration, which re-exports the traits anonymously: the facade crate glob-imports
+/// it into the generated code (`pub use your_provider::kinds::*` under `__private::kinds`).
 ///
 /// A complete provider for a (tiny) client, as a provider crate would write it:
 ///
