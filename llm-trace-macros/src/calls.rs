@@ -121,24 +121,23 @@ fn mentions(tokens: TokenStream, name: &syn::Ident) -> bool {
 /// receiver's second copy (in the probe) must not report the user's lints a second time
 /// (rustc does not report most lints in code an external macro expanded to).
 fn as_expansion(tokens: TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|token| {
-            let span = Span::call_site().located_at(token.span());
-            match token {
-                TokenTree::Group(group) => {
-                    let mut copy =
-                        proc_macro2::Group::new(group.delimiter(), as_expansion(group.stream()));
-                    copy.set_span(span);
-                    TokenTree::Group(copy)
-                }
-                mut other => {
-                    other.set_span(span);
-                    other
-                }
-            }
-        })
-        .collect()
+    tokens.into_iter().map(as_expansion_tree).collect()
+}
+
+/// One token of [`as_expansion`] (a group with everything inside it).
+fn as_expansion_tree(token: TokenTree) -> TokenTree {
+    let span = Span::call_site().located_at(token.span());
+    match token {
+        TokenTree::Group(group) => {
+            let mut copy = proc_macro2::Group::new(group.delimiter(), as_expansion(group.stream()));
+            copy.set_span(span);
+            TokenTree::Group(copy)
+        }
+        mut other => {
+            other.set_span(span);
+            other
+        }
+    }
 }
 
 /// The two ways a candidate call is written.
@@ -301,7 +300,15 @@ impl PlainCall<'_> {
             trees
         };
         // `[receiver]`: the receiver's copy in the probe, resolved as this expansion's code.
-        let copy = group(Delimiter::Bracket, None, as_expansion_trees(&self.receiver));
+        let copy = group(
+            Delimiter::Bracket,
+            None,
+            self.receiver
+                .iter()
+                .cloned()
+                .map(as_expansion_tree)
+                .collect(),
+        );
         // `[receiver.method(args...)]`: the call as written, on the argument locals.
         let mut inner = self.receiver;
         inner.push(self.dot.clone().into());
@@ -379,29 +386,6 @@ fn mentions_tree(token: &TokenTree, name: &syn::Ident) -> bool {
         TokenTree::Group(group) => mentions(group.stream(), name),
         _ => false,
     }
-}
-
-/// [`as_expansion`] on trees.
-fn as_expansion_trees(tokens: &[TokenTree]) -> Vec<TokenTree> {
-    tokens
-        .iter()
-        .map(|token| {
-            let span = Span::call_site().located_at(token.span());
-            match token {
-                TokenTree::Group(group) => {
-                    let mut copy =
-                        proc_macro2::Group::new(group.delimiter(), as_expansion(group.stream()));
-                    copy.set_span(span);
-                    TokenTree::Group(copy)
-                }
-                other => {
-                    let mut other = other.clone();
-                    other.set_span(span);
-                    other
-                }
-            }
-        })
-        .collect()
 }
 
 /// The probe expression for a candidate path call `Type::method(receiver, args...)`.
