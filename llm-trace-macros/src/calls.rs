@@ -167,7 +167,7 @@ struct Candidate {
     /// The span rustc points at for the call as a whole.
     span: Span,
     /// The spans of the call's first token and of its parentheses: the rewritten
-    /// expression spans the same source, as the user's code (see [`as_users_expression`]).
+    /// expression spans the same source, as the user's code (see [`users_expression`]).
     first: Span,
     parens: Span,
 }
@@ -279,37 +279,23 @@ impl PlainCall<'_> {
         let mixed = Span::mixed_site();
         let call_site = Span::call_site();
         let first = self.receiver.first().map_or(call_site, TokenTree::span);
-        let comma = || TokenTree::from(Punct::new(',', Spacing::Alone));
-        let arg_idents: Vec<TokenTree> = self
+        let arg_idents: Vec<Ident> = self
             .args
             .iter()
             .enumerate()
             .map(|(index, arg)| {
                 let span = arg.first().map_or(call_site, TokenTree::span);
-                Ident::new(&format!("__llm_trace_arg{index}"), span.resolved_at(mixed)).into()
+                Ident::new(&format!("__llm_trace_arg{index}"), span.resolved_at(mixed))
             })
             .collect();
-        let separated = |idents: &[TokenTree]| {
-            let mut trees = Vec::with_capacity(idents.len() * 2);
-            for (index, ident) in idents.iter().enumerate() {
-                if index > 0 {
-                    trees.push(comma());
-                }
-                trees.push(ident.clone());
-            }
-            trees
-        };
-        // `[receiver]`: the receiver's copy in the probe, resolved as this expansion's code.
-        let copy = group(
-            Delimiter::Bracket,
-            None,
-            self.receiver
-                .iter()
-                .cloned()
-                .map(as_expansion_tree)
-                .collect(),
-        );
-        // `[receiver.method(args...)]`: the call as written, on the argument locals.
+        // The receiver's copy in the probe, resolved as this expansion's code.
+        let copy = self
+            .receiver
+            .iter()
+            .cloned()
+            .map(as_expansion_tree)
+            .collect();
+        // The call as written, on the argument locals.
         let mut inner = self.receiver;
         inner.push(self.dot.clone().into());
         inner.push(self.method.clone().into());
@@ -318,46 +304,52 @@ impl PlainCall<'_> {
             Some(self.parens.span()),
             separated(&arg_idents),
         ));
-        let inner = group(Delimiter::Bracket, None, inner);
-        // `[(args,...)]`: the user's arguments.
+        // The user's arguments, as a tuple.
         let mut args = Vec::new();
         for arg in self.args {
             args.extend(arg);
-            args.push(comma());
+            args.push(Punct::new(',', Spacing::Alone).into());
         }
-        let args = group(
-            Delimiter::Bracket,
-            None,
-            vec![group(Delimiter::Parenthesis, None, args)],
-        );
-        let idents = group(Delimiter::Parenthesis, None, separated(&arg_idents));
-        // `__private::probe_call! { ... }`, the macro's name spanned at the method.
+        let args = vec![group(Delimiter::Parenthesis, None, args)];
         let span = self.method.span().resolved_at(mixed);
-        let mut probe = private.trees();
-        push_colon2(&mut probe, call_site);
-        probe.push(Ident::new("probe_call", span).into());
-        let mut bang = Punct::new('!', Spacing::Alone);
-        bang.set_span(span);
-        probe.push(bang.into());
-        probe.push(group(
-            Delimiter::Brace,
-            None,
-            vec![idents, copy, inner, args],
-        ));
-        // `__private::expr(...)`, spanned as the user's call (see `as_users_expression`).
-        let mut tokens = private.trees();
-        for token in &mut tokens {
-            token.set_span(first);
-        }
-        push_colon2(&mut tokens, first);
-        tokens.push(Ident::new("expr", first).into());
-        tokens.push(group(
-            Delimiter::Parenthesis,
-            Some(self.parens.span()),
-            probe,
-        ));
-        tokens
+        let probe = probe_call(private, span, [separated(&arg_idents), copy, inner, args]);
+        users_expression(probe, private, first, self.parens.span())
     }
+}
+
+/// `__private::probe_call! { (idents) [copy] [inner] [args] }` from the four parts'
+/// contents: the probe of one call site, the macro's name spanned at `span` (the method's).
+fn probe_call(private: &Private, span: Span, parts: [Vec<TokenTree>; 4]) -> Vec<TokenTree> {
+    let [idents, copy, inner, args] = parts;
+    let mut probe = private.trees();
+    push_colon2(&mut probe, Span::call_site());
+    probe.push(Ident::new("probe_call", span).into());
+    let mut bang = Punct::new('!', Spacing::Alone);
+    bang.set_span(span);
+    probe.push(bang.into());
+    probe.push(group(
+        Delimiter::Brace,
+        None,
+        vec![
+            group(Delimiter::Parenthesis, None, idents),
+            group(Delimiter::Bracket, None, copy),
+            group(Delimiter::Bracket, None, inner),
+            group(Delimiter::Bracket, None, args),
+        ],
+    ));
+    probe
+}
+
+/// `idents`, separated by commas.
+fn separated(idents: &[Ident]) -> Vec<TokenTree> {
+    let mut trees = Vec::with_capacity(idents.len() * 2);
+    for (index, ident) in idents.iter().enumerate() {
+        if index > 0 {
+            trees.push(Punct::new(',', Spacing::Alone).into());
+        }
+        trees.push(ident.clone().into());
+    }
+    trees
 }
 
 /// A group of `trees`, spanned at `span` (else at the call site).
@@ -450,12 +442,14 @@ fn rewrite(candidate: Candidate, private: &Private, mode: Mode) -> TokenStream {
     let probed = |args: TokenStream| match mode {
         // The probe itself is `__private::probe_call!`'s, spanned here at the method.
         Mode::Auto => {
-            let call = quote_spanned!(span=> probe_call!);
-            quote! {
-                #private::#call {
-                    (#(#arg_idents),*) [#probe_copy] [#inner_call] [#args]
-                }
-            }
+            let trees = |tokens: &TokenStream| tokens.clone().into_iter().collect();
+            let parts = [
+                separated(&arg_idents),
+                trees(&probe_copy),
+                trees(&inner_call),
+                trees(&args),
+            ];
+            probe_call(private, span, parts).into_iter().collect()
         }
         Mode::Forced => quote_spanned! {span=>
             match #private::probe(
@@ -500,7 +494,10 @@ fn rewrite(candidate: Candidate, private: &Private, mode: Mode) -> TokenStream {
     };
     // Already a call expression (`__private::expr(..)`): kept as tokens rather than parsed
     // again, which would cost as much as parsing the user's whole function.
-    as_users_expression(tokens, private, candidate.first, candidate.parens)
+    let tokens = tokens.into_iter().collect();
+    users_expression(tokens, private, candidate.first, candidate.parens)
+        .into_iter()
+        .collect()
 }
 
 /// `__private::expr(tokens)`, spanned so the expression covers the call as the user wrote
@@ -508,20 +505,18 @@ fn rewrite(candidate: Candidate, private: &Private, mode: Mode) -> TokenStream {
 /// then reports errors about the call's value (a missing `.await`, a wrong `?`) there,
 /// with its usual suggestions, and lints its value (`#[must_use]`) as the user's code.
 /// The generated code inside keeps its own context, so no lint fires on it.
-fn as_users_expression(
-    tokens: TokenStream,
+fn users_expression(
+    tokens: Vec<TokenTree>,
     private: &Private,
     first: Span,
     parens: Span,
-) -> TokenStream {
-    let callee: TokenStream = quote!(#private::expr)
-        .into_iter()
-        .map(|mut token| {
-            token.set_span(first);
-            token
-        })
-        .collect();
-    let mut arguments = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, tokens);
-    arguments.set_span(parens);
-    quote!(#callee #arguments)
+) -> Vec<TokenTree> {
+    let mut callee = private.trees();
+    for token in &mut callee {
+        token.set_span(first);
+    }
+    push_colon2(&mut callee, first);
+    callee.push(Ident::new("expr", first).into());
+    callee.push(group(Delimiter::Parenthesis, Some(parens), tokens));
+    callee
 }

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use llm_trace::pricing::{ModelPrice, Price, PricingTable};
 use llm_trace::provider::{Operation, Provider, RequestInfo, ResponseInfo, TracedCall, Usage};
 use opentelemetry::KeyValue;
 
@@ -12,6 +13,20 @@ pub enum FakeAi {}
 
 impl Provider for FakeAi {
     const NAME: &'static str = "fake_ai";
+}
+
+/// `table` with the fake model priced (0.10 USD per million input tokens, 0.30 USD per
+/// million output tokens), so traced fake calls compute a cost as a real call does.
+pub fn with_fake_price(mut table: PricingTable) -> PricingTable {
+    table.insert(
+        Operation::Chat,
+        "fake-small",
+        ModelPrice {
+            input: Price::per_million(0.10).unwrap(),
+            output: Some(Price::per_million(0.30).unwrap()),
+        },
+    );
+    table
 }
 
 /// The fake client's only model.

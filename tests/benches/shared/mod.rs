@@ -2,8 +2,7 @@
 //! the attributes the hand-made baselines set (as many as llm-trace records).
 
 use llm_trace::llm_trace;
-use llm_trace::pricing::{ModelPrice, Price, PricingTable};
-use llm_trace::provider::Operation;
+use llm_trace::pricing::PricingTable;
 #[allow(unused_imports)]
 use llm_trace_tests::fake::kinds::*;
 use llm_trace_tests::fake::{FakeClient, FakeModel, FakeOptions, FakeResponse};
@@ -30,15 +29,7 @@ pub fn traced(client: &FakeClient) -> FakeResponse {
 /// Prices the fake model in the global recorder, so traced calls compute a cost as a real
 /// call does.
 pub fn price_the_fake_model() {
-    let mut prices = PricingTable::builtin();
-    prices.insert(
-        Operation::Chat,
-        "fake-small",
-        ModelPrice {
-            input: Price::per_million(0.10).unwrap(),
-            output: Some(Price::per_million(0.30).unwrap()),
-        },
-    );
+    let prices = llm_trace_tests::fake::with_fake_price(PricingTable::builtin());
     llm_trace::Recorder::update_global(|recorder| recorder.pricing(prices));
 }
 

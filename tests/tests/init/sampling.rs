@@ -117,16 +117,22 @@ fn allocations_of_100(mut work: impl FnMut()) -> u64 {
     allocations() - before
 }
 
-#[test]
-fn a_sampled_out_root_allocates_only_its_span_context() {
-    let _one = llm_trace_tests::exclusive();
+/// `init()` exporting to a local receiver, with `sampler` and no metrics.
+fn dropping_pipeline(sampler: Sampling) -> (OtlpReceiver, llm_trace::Telemetry) {
     let receiver = OtlpReceiver::start();
     let telemetry = llm_trace::builder()
         .otlp_endpoint(receiver.endpoint())
-        .sampler(Sampling::ParentBasedAlwaysOff)
+        .sampler(sampler)
         .disable_metrics(true)
         .init()
         .unwrap();
+    (receiver, telemetry)
+}
+
+#[test]
+fn a_sampled_out_root_allocates_only_its_span_context() {
+    let _one = llm_trace_tests::exclusive();
+    let (receiver, telemetry) = dropping_pipeline(Sampling::ParentBasedAlwaysOff);
     let client = FakeClient::new();
     let plain = allocations_of_100(|| {
         std::hint::black_box(plain_call(std::hint::black_box(&client)));
@@ -158,13 +164,7 @@ async fn sampled_async(
 #[test]
 fn an_async_function_dropped_by_llm_trace_runs_under_its_dropped_context() {
     let _one = llm_trace_tests::exclusive();
-    let receiver = OtlpReceiver::start();
-    let telemetry = llm_trace::builder()
-        .otlp_endpoint(receiver.endpoint())
-        .sampler(Sampling::AlwaysOff)
-        .disable_metrics(true)
-        .init()
-        .unwrap();
+    let (receiver, telemetry) = dropping_pipeline(Sampling::AlwaysOff);
     let tracer = opentelemetry::trace::TracerProvider::tracer(
         telemetry.tracer_provider().unwrap(),
         "the application",

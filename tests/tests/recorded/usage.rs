@@ -284,17 +284,7 @@ fn fake_call(client: &llm_trace_tests::fake::FakeClient) -> llm_trace_tests::fak
 
 #[test]
 fn every_call_counts_in_exactly_one_period_while_periods_are_taken() {
-    use llm_trace::pricing::{ModelPrice, Price, PricingTable};
-    use llm_trace::provider::Operation;
-    let mut prices = PricingTable::empty();
-    prices.insert(
-        Operation::Chat,
-        "fake-small",
-        ModelPrice {
-            input: Price::per_million(0.10).unwrap(),
-            output: Some(Price::per_million(0.30).unwrap()),
-        },
-    );
+    let prices = llm_trace_tests::fake::with_fake_price(llm_trace::pricing::PricingTable::empty());
     // Sampled out, no key, no total budget: each call counts in its (function, model)
     // entry, which its thread keeps between calls.
     let provider = SdkTracerProvider::builder()
